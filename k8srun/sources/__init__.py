@@ -1,0 +1,169 @@
+"""Where cluster state comes from: one interface, four kinds of source.
+
+``open_source(spec)`` turns the runbooks' ``source`` parameter into a
+:class:`Source`:
+
+==================  ==========================================================
+``scenario:NAME``   a built-in recorded snapshot (``k8srun/scenarios/NAME``)
+``PATH``            a snapshot bundle: a ``kubectl cluster-info dump
+                    --output-directory`` tree (JSON or YAML), or a ``.tar.gz``
+``live``            the cluster of a kubeconfig/context, or in-cluster config
+``none``            no cluster at all: cluster sections are skipped
+==================  ==========================================================
+
+Every source returns Kubernetes objects as plain dicts in the API's JSON
+form (camelCase keys, exactly what ``kubectl get -o json`` prints);
+:mod:`k8srun.frames` turns them into DataFrames. Resource names are the
+API's lower-case plurals (``pods``, ``events``, ``persistentvolumeclaims``).
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import re
+from pathlib import Path
+
+from ..errors import ParameterError, SourceError
+
+#: resource plural -> namespaced?
+RESOURCES: dict[str, bool] = {
+    "nodes": False,
+    "namespaces": False,
+    "persistentvolumes": False,
+    "storageclasses": False,
+    "pods": True,
+    "events": True,
+    "services": True,
+    "endpoints": True,
+    "endpointslices": True,
+    "replicationcontrollers": True,
+    "deployments": True,
+    "replicasets": True,
+    "daemonsets": True,
+    "statefulsets": True,
+    "jobs": True,
+    "persistentvolumeclaims": True,
+    "configmaps": True,
+}
+
+
+class SourceUnavailable(SourceError):
+    """The source cannot answer this at all (e.g. ``source: none``)."""
+
+
+class Source(abc.ABC):
+    """Read-only access to cluster state. Implementations never write."""
+
+    #: "scenario", "snapshot", "live" or "none"
+    kind: str = ""
+
+    #: human description for report headers, e.g. "scenario:pod-pending"
+    description: str = ""
+
+    @abc.abstractmethod
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Objects of ``resource``; ``namespace=None`` means all namespaces."""
+
+    def get(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        """One object by name, or ``None`` when it does not exist."""
+        for obj in self.list(resource, namespace):
+            if obj.get("metadata", {}).get("name") == name:
+                return obj
+        return None
+
+    def events_for(self, namespace: str, kind: str, name: str) -> list[dict]:
+        """Events whose involvedObject is ``kind/name`` in ``namespace``."""
+        out = []
+        for ev in self.list("events", namespace):
+            inv = ev.get("involvedObject") or ev.get("regarding") or {}
+            if inv.get("kind") == kind and inv.get("name") == name:
+                out.append(ev)
+        return out
+
+    @abc.abstractmethod
+    def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+             tail_lines: int | None = None) -> str:
+        """Log text of one container (``previous``: the last terminated run)."""
+
+    def namespaces(self) -> list[str]:
+        """Names of the namespaces this source knows."""
+        return sorted(o["metadata"]["name"] for o in self.list("namespaces"))
+
+    def now(self) -> dt.datetime:
+        """Reference time for ages ("since when"): capture time for snapshots."""
+        return dt.datetime.now(dt.timezone.utc)
+
+    def meta(self) -> dict:
+        """What is known about the source: captured_at, cluster version, errors."""
+        return {"kind": self.kind, "description": self.description}
+
+    def close(self) -> None:
+        """Release what the source holds (temp dirs, connections)."""
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class NoSource(Source):
+    """``source: none`` — no cluster; every question raises SourceUnavailable."""
+
+    kind = "none"
+    description = "none (no cluster)"
+
+    def list(self, resource, namespace=None):
+        raise SourceUnavailable("no cluster source (source=none): cluster section skipped")
+
+    def logs(self, namespace, pod, container, *, previous=False, tail_lines=None):
+        raise SourceUnavailable("no cluster source (source=none): cluster section skipped")
+
+    def namespaces(self):
+        return []
+
+
+_SCENARIO_RE = re.compile(r"^scenario:([a-z0-9][a-z0-9-]*)$")
+
+
+def scenarios_dir() -> Path:
+    """Folder of the built-in recorded scenarios."""
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def scenario_names() -> list[str]:
+    """Names usable as ``scenario:NAME``."""
+    root = scenarios_dir()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def open_source(spec: str, *, kubeconfig: str | None = None, context: str | None = None,
+                timeout_s: float = 10) -> Source:
+    """The :class:`Source` named by the ``source`` parameter (see module doc)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ParameterError("source", spec, "must be scenario:NAME, a bundle path, 'live' or 'none'")
+    spec = spec.strip()
+    if spec == "none":
+        return NoSource()
+    if spec == "live":
+        from .live import LiveSource
+
+        return LiveSource(kubeconfig=kubeconfig, context=context, timeout_s=timeout_s)
+    from .snapshot import SnapshotSource
+
+    match = _SCENARIO_RE.match(spec)
+    if match:
+        name = match.group(1)
+        path = scenarios_dir() / name
+        if not path.is_dir():
+            raise ParameterError("source", spec, f"no built-in scenario {name!r} "
+                                 f"(have: {', '.join(scenario_names())})")
+        return SnapshotSource(path, kind="scenario", description=spec)
+    if spec.startswith("scenario:"):
+        raise ParameterError("source", spec, "scenario names are lower-case letters, digits and '-'")
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ParameterError("source", spec, "no such snapshot bundle (directory or .tar.gz); "
+                             "use scenario:NAME, 'live' or 'none'")
+    return SnapshotSource(path)

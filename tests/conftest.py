@@ -1,0 +1,35 @@
+"""Shared pytest fixtures and skip rules."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+
+def netns_available() -> tuple[bool, str]:
+    """Whether this machine can create network namespaces (root + ip netns)."""
+    if os.geteuid() != 0:
+        return False, "needs root to create network namespaces (CI runs as root)"
+    if shutil.which("ip") is None:
+        return False, "iproute2 `ip` not installed"
+    probe = "k8srun-probe-%d" % os.getpid()
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode != 0:
+        return False, f"`ip netns add` unavailable: {made.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return True, ""
+
+
+def pytest_collection_modifyitems(config, items):
+    if not any(item.get_closest_marker("netns") for item in items):
+        return
+    ok, reason = netns_available()
+    if ok:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if item.get_closest_marker("netns"):
+            item.add_marker(skip)
