@@ -67,3 +67,42 @@ def positive_number(param: str, value: object, *, integer: bool = False) -> floa
     if number <= 0:
         raise ParameterError(param, value, "must be greater than 0")
     return number
+
+
+def _source(param: str, value: object) -> str:
+    from .sources import resolve_source_spec
+
+    resolve_source_spec(value)
+    return str(value)
+
+
+def _optional_label(param: str, value: object) -> str:
+    return dns1123_label(param, value, allow_empty=True)
+
+
+def _optional_name(param: str, value: object) -> str:
+    return dns1123_subdomain(param, value, allow_empty=True)
+
+
+#: validators of the parameters runbooks share (RUNBOOKS.md "Common parameters")
+KNOWN: dict = {
+    "source": _source,
+    "namespace": _optional_label,
+    "container": _optional_label,
+    "pod": _optional_name,
+    "node": _optional_name,
+    "service": _optional_name,
+    "timeout_s": positive_number,
+    "tail_lines": lambda p, v: positive_number(p, v, integer=True),
+    "port": port,
+}
+
+
+def validate_known(parameters: dict) -> dict:
+    """Validate every parameter with a known validator; return the cleaned dict."""
+    cleaned = dict(parameters)
+    for name, value in parameters.items():
+        validator = KNOWN.get(name)
+        if validator is not None:
+            cleaned[name] = validator(name, value)
+    return cleaned

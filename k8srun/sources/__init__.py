@@ -138,32 +138,41 @@ def scenario_names() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
-def open_source(spec: str, *, kubeconfig: str | None = None, context: str | None = None,
-                timeout_s: float = 10) -> Source:
-    """The :class:`Source` named by the ``source`` parameter (see module doc)."""
+def resolve_source_spec(spec: object) -> tuple[str, str | Path]:
+    """Validate a ``source`` value: ("none"|"live", "") or ("scenario"|"snapshot", path)."""
     if not isinstance(spec, str) or not spec.strip():
         raise ParameterError("source", spec, "must be scenario:NAME, a bundle path, 'live' or 'none'")
     spec = spec.strip()
-    if spec == "none":
-        return NoSource()
-    if spec == "live":
-        from .live import LiveSource
-
-        return LiveSource(kubeconfig=kubeconfig, context=context, timeout_s=timeout_s)
-    from .snapshot import SnapshotSource
-
+    if spec in ("none", "live"):
+        return spec, ""
     match = _SCENARIO_RE.match(spec)
     if match:
-        name = match.group(1)
-        path = scenarios_dir() / name
+        path = scenarios_dir() / match.group(1)
         if not path.is_dir():
-            raise ParameterError("source", spec, f"no built-in scenario {name!r} "
+            raise ParameterError("source", spec, f"no built-in scenario {match.group(1)!r} "
                                  f"(have: {', '.join(scenario_names())})")
-        return SnapshotSource(path, kind="scenario", description=spec)
+        return "scenario", path
     if spec.startswith("scenario:"):
         raise ParameterError("source", spec, "scenario names are lower-case letters, digits and '-'")
     path = Path(spec).expanduser()
     if not path.exists():
         raise ParameterError("source", spec, "no such snapshot bundle (directory or .tar.gz); "
                              "use scenario:NAME, 'live' or 'none'")
+    return "snapshot", path
+
+
+def open_source(spec: str, *, kubeconfig: str | None = None, context: str | None = None,
+                timeout_s: float = 10) -> Source:
+    """The :class:`Source` named by the ``source`` parameter (see module doc)."""
+    kind, path = resolve_source_spec(spec)
+    if kind == "none":
+        return NoSource()
+    if kind == "live":
+        from .live import LiveSource
+
+        return LiveSource(kubeconfig=kubeconfig, context=context, timeout_s=timeout_s)
+    from .snapshot import SnapshotSource
+
+    if kind == "scenario":
+        return SnapshotSource(path, kind="scenario", description=spec.strip())
     return SnapshotSource(path)

@@ -1,0 +1,243 @@
+"""``k8srun run``: execute a runbook with papermill and write its report.
+
+Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
+
+- ``RUNBOOK.ipynb``         the executed notebook (papermill output)
+- ``RUNBOOK.html``          the report: code hidden, findings table first
+                            (highest severity first), then the evidence
+- ``RUNBOOK.findings.json`` ``[{"code", "severity", "title", "detail",
+                            "evidence", "remedy", "runbook", "doc"}, ...]``
+
+Findings are read back from the executed notebook's outputs (mime type
+``application/vnd.k8srun.findings+json``), so a cell that fails half-way
+still leaves a report with what was found before it, and a visible error.
+
+Exit codes: 0 the runbook ran (whatever it found); 1 a cell failed (report
+still written); 2 it could not run (bad parameter, unknown runbook); 3
+``--fail-on SEVERITY`` and a finding at or above it exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import nbformat
+import yaml
+
+from . import params, runbooks
+from .errors import ParameterError, RunbookError
+from .model import Finding, Severity, Unavailable, sort_findings
+from .session import FINDINGS_MIME, UNAVAILABLE_MIME, findings_html, html_table
+
+EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
+
+
+@dataclass
+class RunResult:
+    """What one runbook execution produced."""
+
+    runbook: str
+    notebook: Path
+    html: Path
+    findings_json: Path
+    findings: list[Finding] = field(default_factory=list)
+    unavailable: list[Unavailable] = field(default_factory=list)
+    error: str | None = None  # one line when a cell failed
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+# ------------------------------------------------------------ parameters
+
+def parse_cli_value(text: str) -> Any:
+    """A ``-p`` value parsed as a YAML scalar or list (like papermill's ``-y``)."""
+    try:
+        return yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        return text
+
+
+def load_parameters(files: list[str] | None, pairs: list[list[str]] | None) -> dict[str, Any]:
+    """Parameters from ``-f`` YAML files, then ``-p NAME VALUE`` pairs (later wins)."""
+    merged: dict[str, Any] = {}
+    for name in files or []:
+        path = Path(name)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ParameterError("-f", name, f"cannot read parameters file: {str(exc).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ParameterError("-f", name, "a parameters file is a YAML mapping of name: value")
+        merged.update(data)
+    for name, value in pairs or []:
+        merged[name] = parse_cli_value(value)
+    return merged
+
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    """The parameters a notebook declares (papermill's inspection)."""
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def preflight(runbook: runbooks.Runbook, parameters: dict[str, Any]) -> None:
+    """Reject unknown parameter names and invalid values before starting a kernel."""
+    declared = notebook_parameters(runbook.path)
+    for name in parameters:
+        if name not in declared:
+            raise ParameterError(name, parameters[name],
+                                 f"runbook {runbook.name} has no such parameter "
+                                 f"(has: {', '.join(declared)})")
+    params.validate_known(parameters)
+
+
+# -------------------------------------------------------------- execution
+
+@contextmanager
+def _headless_env() -> Iterator[None]:
+    """The kernel inherits K8SRUN_HEADLESS=1: widgets render as static tables."""
+    old = os.environ.get("K8SRUN_HEADLESS")
+    os.environ["K8SRUN_HEADLESS"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("K8SRUN_HEADLESS", None)
+        else:
+            os.environ["K8SRUN_HEADLESS"] = old
+
+
+def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavailable]]:
+    """Findings and unavailable rows displayed by the notebook's cells."""
+    found: list[Finding] = []
+    missing: list[Unavailable] = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for item in data.get(FINDINGS_MIME, []) or []:
+                found.append(Finding.from_dict(item))
+            if UNAVAILABLE_MIME in data:
+                missing.append(Unavailable(**data[UNAVAILABLE_MIME]))
+    return sort_findings(found), missing
+
+
+def _summary_cell(runbook: str, findings: list[Finding], unavailable: list[Unavailable],
+                  error: str | None) -> nbformat.NotebookNode:
+    parts = [f"<h2>Findings — {runbook}</h2>", findings_html(findings)]
+    if error:
+        parts.insert(1, f"<p style='color:#b00020'><b>The runbook stopped early:</b> {error}</p>")
+    if unavailable:
+        import pandas as pd
+
+        parts += ["<h3>Evidence unavailable</h3>",
+                  html_table(pd.DataFrame([u.to_dict() for u in unavailable]))]
+    cell = nbformat.v4.new_code_cell(source="")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "".join(parts)})]
+    cell.metadata["tags"] = ["k8srun-summary"]
+    return cell
+
+
+def render_html(notebook: nbformat.NotebookNode, runbook: str, findings: list[Finding],
+                unavailable: list[Unavailable], error: str | None) -> str:
+    """The HTML report: code hidden, findings first."""
+    from nbconvert import HTMLExporter
+
+    shown = copy.deepcopy(notebook)
+    position = 1 if shown.cells and shown.cells[0].cell_type == "markdown" else 0
+    shown.cells.insert(position, _summary_cell(runbook, findings, unavailable, error))
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(shown)
+    return body
+
+
+def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
+                progress: bool = True, cell_timeout: int = 600) -> RunResult:
+    """Validate, execute with papermill, and write notebook, HTML and findings.json."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    runbook = runbooks.get(name)
+    preflight(runbook, parameters)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = RunResult(runbook=name, notebook=out_dir / f"{name}.ipynb",
+                       html=out_dir / f"{name}.html", findings_json=out_dir / f"{name}.findings.json")
+    with _headless_env():
+        try:
+            papermill.execute_notebook(
+                str(runbook.path), str(result.notebook), parameters=parameters,
+                progress_bar=progress, kernel_name="python3", cwd=str(runbook.path.parent),
+                request_save_on_cell_execute=False, execution_timeout=cell_timeout,
+                log_output=False)
+        except PapermillExecutionError as exc:
+            evalue = str(exc.evalue).splitlines()[0] if exc.evalue else ""
+            result.error = f"cell {exc.exec_count} raised {exc.ename}: {evalue}"
+    executed = nbformat.read(str(result.notebook), as_version=4)
+    result.findings, result.unavailable = collect(executed)
+    result.findings_json.write_text(
+        json.dumps([f.to_dict() for f in result.findings], indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
+                                       result.error), encoding="utf-8")
+    return result
+
+
+# ------------------------------------------------------------------- CLI
+
+def add_arguments(parser) -> None:
+    """Arguments of ``k8srun run``."""
+    parser.add_argument("runbook", help="runbook name (see `k8srun list`)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        dest="parameters", help="a parameter; VALUE is parsed as YAML (repeatable)")
+    parser.add_argument("-f", "--parameters-file", action="append", dest="files", metavar="PARAMS.yaml",
+                        help="YAML file of parameters (repeatable; -p wins)")
+    parser.add_argument("--out", metavar="DIR", help="report folder (default reports/<UTC timestamp>/)")
+    parser.add_argument("--fail-on", metavar="SEVERITY", type=_severity,
+                        help="exit 3 if a finding at or above SEVERITY exists (info|warning|error|critical)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        import argparse
+
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(args) -> int:
+    """Run one runbook and print where its report is."""
+    parameters = load_parameters(args.files, args.parameters)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(args.out) if args.out else Path("reports") / stamp
+    try:
+        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress)
+    except (ParameterError, RunbookError) as exc:
+        print(f"k8srun run: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    worst = result.worst()
+    print(f"{len(result.findings)} finding(s)" + (f", worst: {worst}" if worst else "")
+          + (f"; {len(result.unavailable)} evidence unavailable" if result.unavailable else ""))
+    for finding in result.findings:
+        print(f"  [{finding.severity}] {finding.code} {finding.detail}")
+    print(f"report: {result.html}")
+    print(f"notebook: {result.notebook}")
+    print(f"findings: {result.findings_json}")
+    if result.error:
+        print(f"k8srun run: {args.runbook} stopped early: {result.error} (see {result.html})",
+              file=sys.stderr)
+        return EXIT_CELL_FAILED
+    if args.fail_on is not None and worst is not None and worst >= args.fail_on:
+        return EXIT_FAIL_ON
+    return EXIT_OK
