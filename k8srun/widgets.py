@@ -1,0 +1,369 @@
+"""The few interactive views runbooks share, with static fallbacks for reports.
+
+In JupyterLab every view is an ipywidgets object that is displayed and
+returned. Under papermill, nbval or any headless run (see
+:func:`is_interactive`) the same call displays STATIC HTML instead — pandas
+tables and ``<pre>`` blocks — so the executed notebook and its HTML report
+hold the evidence. Assign the result (``picker = namespace_picker(src)``)
+rather than ending a cell with the call, or Jupyter shows the widget twice.
+
+==================================  =========================================
+``namespace_picker(source, value)``  ``Dropdown`` of ``source.namespaces()``;
+                                     always returned (read ``.value``)
+``pod_picker(source, ns, value,      ``Dropdown`` of pod names in ``ns``
+only)``                              (``only``: predicate on the pod dict, or
+                                     a set of phases); always returned
+``linked_pickers(source, ns, pod)``  ``HBox(namespace, pod)``: changing the
+                                     namespace repopulates the pods
+``events_table(events, title=)``     :class:`EventsTable` (filters: type,
+                                     reason, ``kind/name`` object, message
+                                     text; newest first; "12 of 57 events"),
+                                     or ``None`` after static output
+``log_viewer(source, ns, pod,        :class:`LogViewer` (container, previous
+containers, previous=, tail_lines=)`` run, tail lines), or ``None`` after
+                                     static output of every container's
+                                     current and previous logs
+==================================  =========================================
+
+:class:`EventsTable` keeps the rows it shows in ``.shown`` (a DataFrame, the
+events columns of :mod:`k8srun.frames` plus ``object``), its counts line in
+``.counts.value`` and the rendered table in ``.table.value``.
+:class:`LogViewer` keeps the shown log text (redacted) in ``.text`` (``None``
+when unavailable) and the rendered block in ``.output.value``.
+
+Log text always passes through :func:`redact_text`; all text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from typing import Callable, Collection
+
+import ipywidgets as widgets
+import pandas as pd
+from IPython.display import HTML, display
+
+from . import params
+from .errors import K8srunError, ParameterError
+from .sources import Source
+
+EVENT_COLUMNS = ["namespace", "last_seen", "first_seen", "type", "reason", "kind", "name",
+                 "message", "count", "source"]
+#: columns of the rendered events table, in order
+EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "count",
+                       "first_seen", "source"]
+TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
+REDACTED = "[REDACTED]"
+
+_HEADLESS_VALUES = {"1", "true", "yes", "on"}
+_TABLE_CLASS = "k8srun-table"
+_TABLE_STYLE = (f"<style>table.{_TABLE_CLASS} td {{text-align: left; vertical-align: top; "
+                "white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60em}}"
+                f" table.{_TABLE_CLASS} th {{text-align: left}}</style>")
+_PRE_STYLE = ("font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; "
+              "max-height: 30em; overflow: auto; margin: 0 0 1em 0")
+
+
+class WidgetInputError(K8srunError):
+    """A view was given data it cannot show (e.g. an events frame lacking columns)."""
+
+
+class _All:
+    """The "All" choice of a filter dropdown (a reason may be spelled "All")."""
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL = _All()
+
+
+# ------------------------------------------------------------------ redaction
+
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+                          re.DOTALL)
+_AUTH_HEADER = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+")
+_BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
+_SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
+_SECRET_ASSIGNMENT = re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)")
+_SECRET_QUOTED_KEY = re.compile(r"(?i)([\"']" + _SECRET_KEY + r"[\"']\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}\]]+)")
+_SECRET_YAML_KEY = re.compile(r"(?im)^(\s*(?:-\s+)?" + _SECRET_KEY + r":[ \t]+)(\S.*)$")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+(@)", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with tokens, passwords, private keys and Authorization values replaced by [REDACTED]."""
+    text = _PRIVATE_KEY.sub(REDACTED, text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY):
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+
+
+# ------------------------------------------------------------------ mode
+
+def is_interactive() -> bool:
+    """True in a Jupyter kernel with a frontend; False under K8SRUN_HEADLESS=1, nbclient/papermill, plain Python.
+
+    nbval starts its kernel its own way: run nbval with K8SRUN_HEADLESS=1.
+    """
+    if os.environ.get("K8SRUN_HEADLESS", "").strip().lower() in _HEADLESS_VALUES:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return False  # plain Python or terminal IPython: no kernel, so no comm to a frontend
+    # nbclient (papermill, nbconvert --execute, testbook) starts kernels with an
+    # in-memory history; no frontend is attached to those
+    history = getattr(shell, "history_manager", None)
+    return getattr(history, "hist_file", None) != ":memory:"
+
+
+def _show(widget: widgets.Widget) -> widgets.Widget:
+    display(widget)
+    return widget
+
+
+def _paragraph(text: str) -> str:
+    return f"<p>{html.escape(text)}</p>"
+
+
+# ------------------------------------------------------------------ pickers
+
+def _namespace_names(source: Source, value: str | None) -> list[str]:
+    try:
+        return source.namespaces()
+    except K8srunError:  # e.g. RBAC forbids listing namespaces: offer the one asked for
+        return [value] if value else []
+
+
+def namespace_picker(source: Source, value: str | None = None) -> widgets.Dropdown:
+    """A Dropdown of the source's namespaces (``value`` preselected; else "default" or the first)."""
+    value = params.dns1123_label("namespace", value, allow_empty=True) or None
+    names = _namespace_names(source, value)
+    if value and value not in names:
+        raise ParameterError("namespace", value, f"not in this source (have: {', '.join(names) or 'none'})")
+    if value is None and names:
+        value = "default" if "default" in names else names[0]
+    picker = widgets.Dropdown(options=names, value=value, description="namespace")
+    if is_interactive():
+        return _show(picker)
+    display(HTML(_paragraph(f"namespace: {value or '(none in this source)'}")))
+    return picker
+
+
+PodFilter = Callable[[dict], bool] | Collection[str] | None
+
+
+def pod_names(source: Source, namespace: str, only: PodFilter = None) -> list[str]:
+    """Sorted names of the pods in ``namespace`` that ``only`` keeps (predicate or set of phases)."""
+    pods = source.list("pods", namespace) if namespace else []
+    if only is not None and not callable(only):
+        phases = set(only)
+        only = lambda pod: (pod.get("status") or {}).get("phase") in phases  # noqa: E731
+    return sorted(p["metadata"]["name"] for p in pods if only is None or only(p))
+
+
+def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFilter) -> widgets.Dropdown:
+    value = params.dns1123_subdomain("pod", value, allow_empty=True) or None
+    names = pod_names(source, namespace, only)
+    if value and value not in names:
+        raise ParameterError("pod", value, f"no such pod in namespace {namespace!r} "
+                             f"(have: {', '.join(names) or 'none'})")
+    return widgets.Dropdown(options=names, value=value or (names[0] if names else None),
+                            description="pod")
+
+
+def pod_picker(source: Source, namespace: str, value: str | None = None,
+               only: PodFilter = None) -> widgets.Dropdown:
+    """A Dropdown of pod names in ``namespace`` (``only``: predicate on the pod dict, or a set of phases)."""
+    picker = _pod_dropdown(source, namespace, value, only)
+    if is_interactive():
+        return _show(picker)
+    display(HTML(_paragraph(f"pod: {namespace}/{picker.value or '(none matching)'}")))
+    return picker
+
+
+def linked_pickers(source: Source, namespace: str | None = None, pod: str | None = None,
+                   only: PodFilter = None) -> widgets.HBox:
+    """HBox(namespace Dropdown, pod Dropdown); choosing a namespace repopulates the pods."""
+    namespace = params.dns1123_label("namespace", namespace, allow_empty=True) or None
+    names = _namespace_names(source, namespace)
+    if namespace and namespace not in names:
+        raise ParameterError("namespace", namespace,
+                             f"not in this source (have: {', '.join(names) or 'none'})")
+    namespace = namespace or ("default" if "default" in names else (names[0] if names else None))
+    namespaces = widgets.Dropdown(options=names, value=namespace, description="namespace")
+    pods = _pod_dropdown(source, namespace or "", pod, only)
+
+    def repopulate(change) -> None:
+        choices = pod_names(source, change["new"] or "", only)
+        pods.options = choices
+        pods.value = choices[0] if choices else None
+
+    namespaces.observe(repopulate, names="value")
+    box = widgets.HBox([namespaces, pods])
+    if is_interactive():
+        return _show(box)
+    display(HTML(_paragraph(f"namespace: {namespace or '(none in this source)'}, "
+                            f"pod: {pods.value or '(none matching)'}")))
+    return box
+
+
+# ------------------------------------------------------------------ events
+
+def _utc_text(column: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(column, utc=True)
+    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+
+
+def newest_first(events: pd.DataFrame) -> pd.DataFrame:
+    """Events sorted by last_seen, newest first, with an ``object`` column ("kind/name")."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise WidgetInputError(f"events frame lacks columns {missing}: build it with k8srun.frames.events_frame")
+    ordered = events.sort_values("last_seen", ascending=False, kind="stable", na_position="last")
+    ordered = ordered.reset_index(drop=True)
+    ordered["object"] = ordered["kind"].astype(str) + "/" + ordered["name"].astype(str)
+    return ordered
+
+
+def events_html(events: pd.DataFrame) -> str:
+    """An escaped, word-wrapping HTML table of ``newest_first`` rows (namespace shown when several)."""
+    if events.empty:
+        return _paragraph("no events")
+    columns = list(EVENT_TABLE_COLUMNS)
+    if events["namespace"].nunique() > 1:
+        columns.insert(0, "namespace")
+    table = events[columns].copy()
+    for column in ("last_seen", "first_seen"):
+        table[column] = _utc_text(table[column])
+    return _TABLE_STYLE + table.to_html(index=False, escape=True, classes=_TABLE_CLASS,
+                                        border=0, na_rep="")
+
+
+def _choices(values: pd.Series) -> list:
+    return [("All", ALL)] + [(str(v), v) for v in sorted(values.dropna().unique(), key=str)]
+
+
+class EventsTable(widgets.VBox):
+    """Events newest first, filtered by type, reason, object and message text."""
+
+    def __init__(self, events: pd.DataFrame, *, title: str | None = None):
+        self.events = newest_first(events)
+        self.type_filter = widgets.Dropdown(options=[("All", ALL), ("Normal", "Normal"),
+                                                     ("Warning", "Warning")], description="type")
+        self.reason_filter = widgets.Dropdown(options=_choices(self.events["reason"]), description="reason")
+        self.object_filter = widgets.Dropdown(options=_choices(self.events["object"]), description="object")
+        self.message_filter = widgets.Text(description="message", placeholder="text in message")
+        self.counts = widgets.HTML()
+        self.table = widgets.HTML()
+        self.shown = self.events
+        for control in (self.type_filter, self.reason_filter, self.object_filter, self.message_filter):
+            control.observe(self._refresh, names="value")
+        heading = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        filters = widgets.HBox([self.type_filter, self.reason_filter, self.object_filter,
+                                self.message_filter])
+        super().__init__(heading + [filters, self.counts, self.table])
+        self._refresh()
+
+    def _refresh(self, change=None) -> None:
+        keep = pd.Series(True, index=self.events.index)
+        for column, control in (("type", self.type_filter), ("reason", self.reason_filter),
+                                ("object", self.object_filter)):
+            if control.value is not ALL:
+                keep &= self.events[column] == control.value
+        text = self.message_filter.value.strip()
+        if text:
+            keep &= self.events["message"].astype(str).str.contains(text, case=False, regex=False)
+        self.shown = self.events[keep]
+        self.counts.value = _paragraph(f"{len(self.shown)} of {len(self.events)} events")
+        self.table.value = events_html(self.shown)
+
+
+def events_table(events: pd.DataFrame, *, title: str | None = None) -> EventsTable | None:
+    """A filterable events table (interactive), or the static table newest first (headless)."""
+    if is_interactive():
+        return _show(EventsTable(events, title=title))
+    ordered = newest_first(events)
+    heading = f"<h4>{html.escape(title)}</h4>" if title else ""
+    display(HTML(heading + _paragraph(f"{len(ordered)} events, newest first") + events_html(ordered)))
+    return None
+
+
+# ------------------------------------------------------------------ logs
+
+def fetch_log(source: Source, namespace: str, pod: str, container: str, *, previous: bool,
+              tail_lines: int) -> tuple[str | None, str]:
+    """(redacted log text, "") or (None, reason) when the source cannot give it."""
+    try:
+        text = source.logs(namespace, pod, container, previous=previous, tail_lines=tail_lines)
+    except K8srunError as exc:
+        return None, str(exc)
+    return redact_text(text), ""
+
+
+def log_html(text: str | None, reason: str = "") -> str:
+    """A monospace, scrollable, escaped block, or the one-line "logs unavailable: <reason>"."""
+    if text is None:
+        return _paragraph(f"logs unavailable: {reason}")
+    return f'<pre style="{_PRE_STYLE}">{html.escape(text) if text else "(empty log)"}</pre>'
+
+
+class LogViewer(widgets.VBox):
+    """One pod's container logs: container choice, previous-run toggle, tail lines."""
+
+    def __init__(self, source: Source, namespace: str, pod: str, containers: list[str], *,
+                 previous: bool = False, tail_lines: int = 200):
+        if not containers:
+            raise WidgetInputError(f"no containers given for pod {namespace}/{pod}: pass the container names")
+        tail_lines = params.positive_number("tail_lines", tail_lines, integer=True)
+        self.source, self.namespace, self.pod = source, namespace, pod
+        self.container = widgets.Dropdown(options=list(containers), value=containers[0],
+                                          description="container")
+        self.previous = widgets.ToggleButton(value=bool(previous), description="previous run",
+                                             tooltip="logs of the last terminated run (kubectl logs --previous)")
+        self.tail_lines = widgets.Dropdown(options=sorted({*TAIL_LINE_CHOICES, tail_lines}),
+                                           value=tail_lines, description="tail lines")
+        self.output = widgets.HTML()
+        self.text: str | None = None
+        for control in (self.container, self.previous, self.tail_lines):
+            control.observe(self._refresh, names="value")
+        super().__init__([widgets.HBox([self.container, self.previous, self.tail_lines]), self.output])
+        self._refresh()
+
+    def _refresh(self, change=None) -> None:
+        self.text, reason = fetch_log(self.source, self.namespace, self.pod, self.container.value,
+                                      previous=self.previous.value, tail_lines=self.tail_lines.value)
+        self.output.value = log_html(self.text, reason)
+
+
+def _static_logs_html(source: Source, namespace: str, pod: str, containers: list[str],
+                      tail_lines: int) -> str:
+    parts = []
+    for container in containers:
+        for previous in (False, True):
+            run = "previous run" if previous else "current run"
+            header = f"{namespace}/{pod} container {container}: {run} (last {tail_lines} lines)"
+            parts.append(f"<h4>{html.escape(header)}</h4>")
+            parts.append(log_html(*fetch_log(source, namespace, pod, container, previous=previous,
+                                             tail_lines=tail_lines)))
+    return "".join(parts)
+
+
+def log_viewer(source: Source, namespace: str, pod: str, containers: list[str], *,
+               previous: bool = False, tail_lines: int = 200) -> LogViewer | None:
+    """A log viewer (interactive), or every container's current and previous logs as static blocks (headless)."""
+    if is_interactive():
+        return _show(LogViewer(source, namespace, pod, containers, previous=previous, tail_lines=tail_lines))
+    if not containers:
+        raise WidgetInputError(f"no containers given for pod {namespace}/{pod}: pass the container names")
+    tail_lines = params.positive_number("tail_lines", tail_lines, integer=True)
+    display(HTML(_static_logs_html(source, namespace, pod, containers, tail_lines)))
+    return None
