@@ -242,13 +242,13 @@ def open_target(spec: str, *, source=None, timeout_s: float = 10, image: str | N
     ``image`` (toolbox image, default nicolaka/netshoot), ``namespace`` (of
     the debug pod), ``kubeconfig`` and ``context`` are used by ``node:``.
     A ``source`` of kind ``scenario``/``snapshot`` answers every spec from
-    the ``hosts/`` of its bundle directory ``source.path``.
+    the ``hosts/`` of its bundle directory ``source.root``.
     """
     if source is not None and getattr(source, "kind", "") in ("scenario", "snapshot"):
         from .replay import ReplayTarget
 
         host = host_dir(spec) if spec else None
-        return ReplayTarget(str(source.path), host, timeout_s=timeout_s)
+        return ReplayTarget(source.root, host, timeout_s=timeout_s)
     return parse_target_spec(spec, timeout_s=timeout_s, image=image, namespace=namespace,
                              kubeconfig=kubeconfig, context=context)
 
