@@ -107,15 +107,17 @@ class Session:
 
     # ------------------------------------------------------------ start
     @classmethod
-    def start(cls, runbook: str, *, source: str, namespace: str | None = "default",
+    def start(cls, runbook: str, *, source: str, namespace: str | None = "",
               kubeconfig: str | None = None, context: str | None = None,
               timeout_s: float = 10, show: bool = True, **extra: Any) -> "Session":
         """Validate the common parameters, open the source and show the header."""
-        if namespace is not None:
+        if namespace:
             namespace = params.dns1123_label("namespace", namespace)
         timeout_s = params.positive_number("timeout_s", timeout_s)
         opened = open_source(source, kubeconfig=kubeconfig or None, context=context or None,
                              timeout_s=timeout_s)
+        if namespace == "":  # "" = the source's own default (a scenario's namespace)
+            namespace = opened.default_namespace()
         session = cls(runbook, opened, {"source": source, "namespace": namespace,
                                         "timeout_s": timeout_s, **extra})
         if show:
@@ -254,6 +256,19 @@ class Session:
             self.missing_evidence.add("logs")
             self.note_unavailable(what, str(exc))
             return None
+
+    def container_logs(self, containers: pd.DataFrame, *, previous: bool = False,
+                       tail_lines: int | None = None) -> dict[tuple[str, str], str | None]:
+        """Logs of each (pod, container) row; ``previous`` only where a previous run exists."""
+        logs: dict[tuple[str, str], str | None] = {}
+        for row in containers.itertuples(index=False):
+            if previous and not (row.restarts or row.last_state == "terminated"):
+                continue
+            if not previous and row.state not in ("running", "terminated"):
+                continue
+            logs[(row.pod, row.container)] = self.logs(row.pod, row.container, previous=previous,
+                                                       tail_lines=tail_lines, namespace=row.namespace)
+        return logs
 
     # ---------------------------------------------------------- checks
     def check(self, diagnose: Callable[..., list[Finding]], **evidence: Any) -> list[Finding]:

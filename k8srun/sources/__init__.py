@@ -90,6 +90,10 @@ class Source(abc.ABC):
         """Names of the namespaces this source knows."""
         return sorted(o["metadata"]["name"] for o in self.list("namespaces"))
 
+    def default_namespace(self) -> str:
+        """The namespace a runbook looks at when none is given."""
+        return "default"
+
     def now(self) -> dt.datetime:
         """Reference time for ages ("since when"): capture time for snapshots."""
         return dt.datetime.now(dt.timezone.utc)

@@ -215,6 +215,15 @@ class SnapshotSource(Source):
             raise BundleError(f"no {what} in this bundle (have: {', '.join(blocks) or 'none'})")
         return _tail(blocks[container], tail_lines)
 
+    def default_namespace(self) -> str:
+        """A scenario's own namespace (scenario.yaml), else ``default``."""
+        scenario = self.root / "scenario.yaml"
+        if scenario.exists():
+            data = yaml.safe_load(scenario.read_text(encoding="utf-8")) or {}
+            if data.get("namespace"):
+                return str(data["namespace"])
+        return "default"
+
     def now(self) -> dt.datetime:
         captured = self._info.get("captured_at")
         if captured:
