@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import textwrap
 
 import jc
 import pandas as pd
@@ -19,7 +18,6 @@ from k8srun.parsers import iptables_save
 from k8srun.targets import CommandResult, TargetError, host_dir, open_target, save_results
 from k8srun.targets.node import DebugPodLeftBehind, NodeTarget
 from k8srun.targets.process import SshTarget
-from k8srun.targets.replay import ReplayTarget
 
 
 # ---------------------------------------------------------------- local

@@ -3,16 +3,17 @@
 ``open_target(spec)`` turns the runbooks' ``target`` parameter into a
 :class:`Target`:
 
-=======================  =====================================================
-``local``                this machine (subprocess, argv only, never a shell)
-``netns:NAME``           ``ip netns exec NAME argv...`` (root)
-``ssh:[USER@]HOST[:PORT]``  the system ``ssh`` in BatchMode; IPv6 as ``[::1]:22``
-``node:NODENAME``        ``kubectl debug node/NODENAME --profile=sysadmin``
-                         then ``chroot /host argv...``; the debug pod is
-                         deleted afterwards (see :mod:`k8srun.targets.node`:
-                         the one exception to read-only)
-``replay:BUNDLE[#HOST]`` the recorded outputs in ``BUNDLE/hosts/HOST/``
-=======================  =====================================================
+============================  ===================================================
+``local``                     this machine (subprocess, argv only, never a shell)
+``netns:NAME``                ``ip netns exec NAME argv...`` (root)
+``ssh:[USER@]HOST[:PORT]``    the system ``ssh`` in BatchMode; IPv6 as
+                              ``ssh:[::1]:22``
+``node:NODENAME``             ``kubectl debug node/NODENAME --profile=sysadmin``
+                              then ``chroot /host argv...``; the debug pod is
+                              deleted afterwards (see :mod:`k8srun.targets.node`:
+                              the one exception to read-only)
+``replay:BUNDLE[#HOST]``      the recorded outputs in ``BUNDLE/hosts/HOST/``
+============================  ===================================================
 
 With a recorded ``source`` (``scenario:NAME`` or a bundle path) the target
 is taken from the snapshot: ``""`` picks the bundle's only host, any other

@@ -62,8 +62,10 @@ class ReplayTarget(Target):
     """``replay:BUNDLE[#HOST]``: answers from ``BUNDLE/hosts/HOST/`` instead of running."""
 
     def __init__(self, bundle: str | Path, host: str | None = None, *, timeout_s: float = 10):
-        hosts_root = Path(bundle).expanduser() / "hosts"
         spec = f"replay:{bundle}" + (f"#{host}" if host else "")
+        if not str(bundle):
+            raise ParameterError("target", spec, "name the bundle directory: replay:BUNDLE[#HOST]")
+        hosts_root = Path(bundle).expanduser() / "hosts"
         if not hosts_root.is_dir():
             raise ParameterError("target", spec, f"no recorded node commands: {hosts_root} is not a directory")
         recorded = sorted(p.name for p in hosts_root.iterdir() if p.is_dir())
