@@ -57,8 +57,7 @@ EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "coun
 TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
 REDACTED = "[REDACTED]"
 
-_HEADLESS_VALUES = {"1", "true", "yes", "on"}
-_TABLE_CLASS = "k8srun-table"
+_TABLE_CLASS = "k8srun-events"
 _TABLE_STYLE = (f"<style>table.{_TABLE_CLASS} td {{text-align: left; vertical-align: top; "
                 "white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60em}}"
                 f" table.{_TABLE_CLASS} th {{text-align: left}}</style>")
@@ -110,7 +109,7 @@ def is_interactive() -> bool:
 
     nbval starts its kernel its own way: run nbval with K8SRUN_HEADLESS=1.
     """
-    if os.environ.get("K8SRUN_HEADLESS", "").strip().lower() in _HEADLESS_VALUES:
+    if os.environ.get("K8SRUN_HEADLESS", "") not in ("", "0"):  # as k8srun.session.is_headless
         return False
     try:
         from IPython import get_ipython
@@ -136,25 +135,25 @@ def _paragraph(text: str) -> str:
 
 # ------------------------------------------------------------------ pickers
 
-def _namespace_names(source: Source, value: str | None) -> list[str]:
-    try:
-        return source.namespaces()
-    except K8srunError:  # e.g. RBAC forbids listing namespaces: offer the one asked for
-        return [value] if value else []
-
-
-def namespace_picker(source: Source, value: str | None = None) -> widgets.Dropdown:
-    """A Dropdown of the source's namespaces (``value`` preselected; else "default" or the first)."""
+def _namespace_dropdown(source: Source, value: str | None) -> widgets.Dropdown:
     value = params.dns1123_label("namespace", value, allow_empty=True) or None
-    names = _namespace_names(source, value)
+    try:
+        names = source.namespaces()
+    except K8srunError:  # e.g. RBAC forbids listing namespaces: offer the one asked for
+        names = [value] if value else []
     if value and value not in names:
         raise ParameterError("namespace", value, f"not in this source (have: {', '.join(names) or 'none'})")
     if value is None and names:
         value = "default" if "default" in names else names[0]
-    picker = widgets.Dropdown(options=names, value=value, description="namespace")
+    return widgets.Dropdown(options=names, value=value, description="namespace")
+
+
+def namespace_picker(source: Source, value: str | None = None) -> widgets.Dropdown:
+    """A Dropdown of the source's namespaces (``value`` preselected; else "default" or the first)."""
+    picker = _namespace_dropdown(source, value)
     if is_interactive():
         return _show(picker)
-    display(HTML(_paragraph(f"namespace: {value or '(none in this source)'}")))
+    display(HTML(_paragraph(f"namespace: {picker.value or '(none in this source)'}")))
     return picker
 
 
@@ -164,10 +163,14 @@ PodFilter = Callable[[dict], bool] | Collection[str] | None
 def pod_names(source: Source, namespace: str, only: PodFilter = None) -> list[str]:
     """Sorted names of the pods in ``namespace`` that ``only`` keeps (predicate or set of phases)."""
     pods = source.list("pods", namespace) if namespace else []
-    if only is not None and not callable(only):
+    if only is None:
+        kept = pods
+    elif callable(only):
+        kept = [p for p in pods if only(p)]
+    else:
         phases = set(only)
-        only = lambda pod: (pod.get("status") or {}).get("phase") in phases  # noqa: E731
-    return sorted(p["metadata"]["name"] for p in pods if only is None or only(p))
+        kept = [p for p in pods if (p.get("status") or {}).get("phase") in phases]
+    return sorted(p["metadata"]["name"] for p in kept)
 
 
 def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFilter) -> widgets.Dropdown:
@@ -193,14 +196,8 @@ def pod_picker(source: Source, namespace: str, value: str | None = None,
 def linked_pickers(source: Source, namespace: str | None = None, pod: str | None = None,
                    only: PodFilter = None) -> widgets.HBox:
     """HBox(namespace Dropdown, pod Dropdown); choosing a namespace repopulates the pods."""
-    namespace = params.dns1123_label("namespace", namespace, allow_empty=True) or None
-    names = _namespace_names(source, namespace)
-    if namespace and namespace not in names:
-        raise ParameterError("namespace", namespace,
-                             f"not in this source (have: {', '.join(names) or 'none'})")
-    namespace = namespace or ("default" if "default" in names else (names[0] if names else None))
-    namespaces = widgets.Dropdown(options=names, value=namespace, description="namespace")
-    pods = _pod_dropdown(source, namespace or "", pod, only)
+    namespaces = _namespace_dropdown(source, namespace)
+    pods = _pod_dropdown(source, namespaces.value or "", pod, only)
 
     def repopulate(change) -> None:
         choices = pod_names(source, change["new"] or "", only)
@@ -211,7 +208,7 @@ def linked_pickers(source: Source, namespace: str | None = None, pod: str | None
     box = widgets.HBox([namespaces, pods])
     if is_interactive():
         return _show(box)
-    display(HTML(_paragraph(f"namespace: {namespace or '(none in this source)'}, "
+    display(HTML(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, "
                             f"pod: {pods.value or '(none matching)'}")))
     return box
 

@@ -16,6 +16,7 @@ from traitlets.config import Config
 from k8srun import widgets
 from k8srun.errors import ParameterError
 from k8srun.frames import events_frame
+from k8srun.sources import NoSource
 from k8srun.sources.snapshot import SnapshotSource
 
 # ------------------------------------------------------------------ fixtures
@@ -195,6 +196,21 @@ def test_namespace_picker_rejects_unknown_and_invalid_namespaces(bundle):
         widgets.namespace_picker(bundle, "x;rm -rf /")
 
 
+def test_namespace_picker_offers_the_asked_namespace_when_listing_fails(bundle):
+    (bundle.root / "namespaces.json").write_text("{not json")  # as a 403 on list namespaces would
+    picker = widgets.namespace_picker(bundle, "shop")
+    assert list(picker.options) == ["shop"] and picker.value == "shop"
+    assert list(widgets.namespace_picker(bundle).options) == []
+
+
+def test_pickers_without_a_cluster_are_empty(monkeypatch, shell):
+    monkeypatch.setenv("K8SRUN_HEADLESS", "1")
+    with capture_output() as cap:
+        box = widgets.linked_pickers(NoSource())
+    assert [(list(d.options), d.value) for d in box.children] == [([], None), ([], None)]
+    assert _displayed_html(cap) == "<p>namespace: (none in this source), pod: (none matching)</p>"
+
+
 def test_pod_picker_lists_and_filters_pods(bundle):
     assert list(widgets.pod_picker(bundle, "shop").options) == ["batch-1", "db-0", "web-7d4b9c-abcde"]
     assert list(widgets.pod_picker(bundle, "shop", only={"Pending"}).options) == ["db-0"]
@@ -359,6 +375,8 @@ def test_headless_pickers_return_dropdowns_and_state_the_choice(monkeypatch, she
 def test_interactive_views_display_the_widget(monkeypatch, shell, events, bundle):
     """A kernel-attached shell is what makes views interactive; emulate only its ``kernel`` attribute."""
     monkeypatch.setattr(shell, "kernel", object(), raising=False)
+    assert widgets.is_interactive() is True
+    monkeypatch.setenv("K8SRUN_HEADLESS", "0")
     assert widgets.is_interactive() is True
     with capture_output() as cap:
         view = widgets.events_table(events)
