@@ -1,0 +1,138 @@
+"""Objects -> DataFrames: kubectl's STATUS column, quantities, requests, events order."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given, strategies as st
+
+from k8srun import frames
+
+
+def pod(name="p", phase="Running", statuses=(), init_statuses=(), init=(), containers=("app",),
+        node="worker-1", deleting=False, requests=None):
+    spec = {"containers": [{"name": c, "resources": {"requests": requests or {}}} for c in containers]}
+    if init:
+        spec["initContainers"] = [{"name": c} for c in init]
+    if node:
+        spec["nodeName"] = node
+    meta = {"name": name, "namespace": "ns"}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-11-20T14:00:00Z"
+    status = {"phase": phase, "containerStatuses": list(statuses)}
+    if init_statuses:
+        status["initContainerStatuses"] = list(init_statuses)
+    return {"metadata": meta, "spec": spec, "status": status}
+
+
+def cs(name="app", ready=False, **state):
+    return {"name": name, "ready": ready, "restartCount": 0, "state": state}
+
+
+@pytest.mark.parametrize("obj, expected", [
+    (pod(statuses=[cs(ready=True, running={})]), "Running"),
+    (pod(phase="Pending", node=""), "Pending"),
+    (pod(phase="Pending"), "ContainerCreating"),
+    (pod(phase="Pending", statuses=[cs(waiting={"reason": "ImagePullBackOff"})]), "ImagePullBackOff"),
+    (pod(statuses=[cs(waiting={"reason": "CrashLoopBackOff"})]), "CrashLoopBackOff"),
+    (pod(phase="Failed", statuses=[cs(terminated={"exitCode": 137, "reason": "OOMKilled"})]), "OOMKilled"),
+    (pod(phase="Failed", statuses=[cs(terminated={"exitCode": 2})]), "ExitCode:2"),
+    (pod(phase="Succeeded", statuses=[cs(terminated={"exitCode": 0, "reason": "Completed"})]), "Completed"),
+    (pod(phase="Pending", init=("wait",), init_statuses=[cs("wait", waiting={"reason": "CrashLoopBackOff"})]),
+     "Init:CrashLoopBackOff"),
+    (pod(phase="Pending", init=("a", "b"), init_statuses=[cs("a", terminated={"exitCode": 0}),
+                                                         cs("b", running={})]), "Init:1/2"),
+    (pod(phase="Pending", init=("a",), init_statuses=[cs("a", terminated={"exitCode": 1, "reason": "Error"})]),
+     "Init:Error"),
+    (pod(statuses=[cs(ready=True, running={})], deleting=True), "Terminating"),
+])
+def test_pod_status_is_what_kubectl_prints(obj, expected):
+    assert frames.pod_status(obj) == expected
+
+
+@pytest.mark.parametrize("text, value", [
+    ("100m", 0.1), ("2", 2.0), ("1.5", 1.5), ("128Mi", 128 * 2**20), ("16331456Ki", 16331456 * 1024),
+    ("1G", 1e9), ("2e3", 2000.0), ("500u", 0.0005), (3, 3.0),
+])
+def test_quantities(text, value):
+    assert frames.parse_quantity(text) == pytest.approx(value)
+
+
+def test_absent_quantity_is_nan_and_garbage_is_an_error():
+    assert math.isnan(frames.parse_quantity(None))
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        frames.parse_quantity("12 apples")
+
+
+@given(st.text(max_size=12))
+def test_quantity_parser_never_crashes_other_than_valueerror(text):
+    try:
+        frames.parse_quantity(text)
+    except ValueError:
+        pass
+
+
+def test_pod_request_is_max_of_init_and_sum_of_app_containers():
+    obj = pod(containers=("a", "b"), requests={"cpu": "250m", "memory": "64Mi"})
+    obj["spec"]["initContainers"] = [{"name": "i", "resources": {"requests": {"cpu": "2"}}}]
+    assert frames.pod_requests(obj, "cpu") == 2.0
+    assert frames.pod_requests(obj, "memory") == 128 * 2**20
+
+
+def test_node_usage_counts_only_non_terminated_pods_on_each_node():
+    nodes = [{"metadata": {"name": "worker-1"},
+              "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}]
+    pods = [pod("a", requests={"cpu": "1"}), pod("b", requests={"cpu": "500m"}),
+            pod("done", phase="Succeeded", requests={"cpu": "3"}), pod("elsewhere", node="worker-2")]
+    usage = frames.node_usage_frame(pods, nodes).iloc[0]
+    assert (usage["pods"], usage["cpu_requested"], usage["cpu_free"], usage["pods_free"]) == (2, 1.5, 2.5, 108)
+
+
+def test_events_are_sorted_by_last_seen_with_fallbacks():
+    events = [
+        {"metadata": {"namespace": "ns"}, "lastTimestamp": "2026-11-20T14:00:00Z", "reason": "late",
+         "involvedObject": {"kind": "Pod", "name": "a"}, "count": 3},
+        {"metadata": {"namespace": "ns"}, "eventTime": "2026-11-20T13:00:00.000000Z", "reason": "new-style",
+         "regarding": {"kind": "Pod", "name": "b"}, "series": {"count": 2}},
+        {"metadata": {"namespace": "ns", "creationTimestamp": "2026-11-20T12:00:00Z"}, "reason": "oldest",
+         "involvedObject": {"kind": "Node", "name": "n"}},
+    ]
+    frame = frames.events_frame(events)
+    assert list(frame["reason"]) == ["oldest", "new-style", "late"]
+    assert list(frame["count"]) == [1, 2, 3]
+    assert str(frame["last_seen"].dtype) == "datetime64[ns, UTC]" or "UTC" in str(frame["last_seen"].dtype)
+
+
+def test_empty_inputs_give_empty_frames_with_the_columns():
+    for build, columns in [(frames.pods_frame, frames.POD_COLUMNS), (frames.events_frame, frames.EVENT_COLUMNS),
+                           (frames.containers_frame, frames.CONTAINER_COLUMNS),
+                           (frames.nodes_frame, frames.NODE_COLUMNS), (frames.pvcs_frame, frames.PVC_COLUMNS),
+                           (frames.services_frame, frames.SERVICE_COLUMNS),
+                           (frames.endpoints_frame, frames.ENDPOINT_COLUMNS)]:
+        frame = build([])
+        assert isinstance(frame, pd.DataFrame) and list(frame.columns) == columns and frame.empty
+
+
+def test_containers_frame_joins_spec_and_status_and_config_refs():
+    obj = pod(phase="Pending", statuses=[cs(waiting={"reason": "CreateContainerConfigError",
+                                                     "message": 'configmap "cfg" not found'})])
+    obj["spec"]["containers"][0].update({
+        "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+        "envFrom": [{"configMapRef": {"name": "cfg"}}],
+        "resources": {"limits": {"memory": "128Mi"}},
+    })
+    row = frames.containers_frame([obj]).iloc[0]
+    assert (row["state"], row["reason"], row["memory_limit"]) == ("waiting", "CreateContainerConfigError", 128 * 2**20)
+    assert [(r["kind"], r["name"], r["key"]) for r in row["config_refs"]] == [("Secret", "db", "password"),
+                                                                           ("ConfigMap", "cfg", "")]
+
+
+def test_endpoints_frame_separates_ready_and_not_ready():
+    ep = {"metadata": {"name": "web", "namespace": "ns"},
+          "subsets": [{"addresses": [{"ip": "10.244.1.5", "targetRef": {"kind": "Pod", "name": "web-a"}}],
+                       "notReadyAddresses": [{"ip": "10.244.2.7"}],
+                       "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
+    frame = frames.endpoints_frame([ep])
+    assert list(zip(frame["ip"], frame["ready"])) == [("10.244.1.5", True), ("10.244.2.7", False)]

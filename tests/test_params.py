@@ -1,0 +1,37 @@
+"""Every parameter that reaches a command or an API call is validated."""
+
+from __future__ import annotations
+
+import pytest
+
+from k8srun import params
+from k8srun.errors import ParameterError
+
+
+@pytest.mark.parametrize("value", ["x;rm -rf /", "UPPER", "-lead", "a" * 64, "a b", "../etc", "$(id)"])
+def test_namespace_rejects_non_dns1123(value):
+    with pytest.raises(ParameterError, match="parameter 'namespace': not a valid DNS-1123 label"):
+        params.validate_known({"namespace": value})
+
+
+def test_valid_values_pass_and_are_cleaned():
+    cleaned = params.validate_known({"namespace": "kube-system", "pod": "api-7c9f.x", "port": "8080",
+                                     "timeout_s": 2.5, "tail_lines": 200, "unknown": "kept"})
+    assert cleaned == {"namespace": "kube-system", "pod": "api-7c9f.x", "port": 8080, "timeout_s": 2.5,
+                       "tail_lines": 200, "unknown": "kept"}
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("port", "0", "between 1 and 65535"), ("port", "http", "not a port"),
+    ("timeout_s", -1, "greater than 0"), ("tail_lines", "1.5", "positive integer"),
+    ("pod", "Pod_1", "DNS-1123 name"),
+])
+def test_bad_values_name_the_parameter(name, value, message):
+    with pytest.raises(ParameterError, match=f"parameter '{name}': .*{message}"):
+        params.validate_known({name: value})
+
+
+def test_ip_address_validation():
+    assert params.ip_address("dest", " 10.244.1.5 ") == "10.244.1.5"
+    with pytest.raises(ParameterError, match="parameter 'dest': not an IP address"):
+        params.ip_address("dest", "10.0.0.256")
