@@ -7,23 +7,22 @@ tables and ``<pre>`` blocks — so the executed notebook and its HTML report
 hold the evidence. Assign the result (``picker = namespace_picker(src)``)
 rather than ending a cell with the call, or Jupyter shows the widget twice.
 
-==================================  =========================================
-``namespace_picker(source, value)``  ``Dropdown`` of ``source.namespaces()``;
-                                     always returned (read ``.value``)
-``pod_picker(source, ns, value,      ``Dropdown`` of pod names in ``ns``
-only)``                              (``only``: predicate on the pod dict, or
-                                     a set of phases); always returned
-``linked_pickers(source, ns, pod)``  ``HBox(namespace, pod)``: changing the
-                                     namespace repopulates the pods
-``events_table(events, title=)``     :class:`EventsTable` (filters: type,
-                                     reason, ``kind/name`` object, message
-                                     text; newest first; "12 of 57 events"),
-                                     or ``None`` after static output
-``log_viewer(source, ns, pod,        :class:`LogViewer` (container, previous
-containers, previous=, tail_lines=)`` run, tail lines), or ``None`` after
-                                     static output of every container's
-                                     current and previous logs
-==================================  =========================================
+Views (``source`` is a :class:`k8srun.sources.Source`):
+
+- ``namespace_picker(source, value=None)`` -> ``Dropdown`` of
+  ``source.namespaces()``; returned in both modes (read ``.value``).
+- ``pod_picker(source, namespace, value=None, only=None)`` -> ``Dropdown`` of
+  pod names (``only``: a predicate on the pod dict, or a set of phases);
+  returned in both modes.
+- ``linked_pickers(source, namespace, pod, only=None)`` -> ``HBox(namespace
+  Dropdown, pod Dropdown)``; choosing a namespace repopulates the pods.
+- ``events_table(events, title=None)`` -> :class:`EventsTable` (filters: type,
+  reason, ``kind/name`` object, text in message; newest first; "12 of 57
+  events"), or ``None`` after the static table.
+- ``log_viewer(source, namespace, pod, containers, previous=False,
+  tail_lines=200)`` -> :class:`LogViewer` (container, previous run, tail
+  lines), or ``None`` after static blocks of every container's current and
+  previous logs, each under a header.
 
 :class:`EventsTable` keeps the rows it shows in ``.shown`` (a DataFrame, the
 events columns of :mod:`k8srun.frames` plus ``object``), its counts line in
@@ -43,14 +42,14 @@ from typing import Callable, Collection
 
 import ipywidgets as widgets
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import HTML, display
 
 from . import params
 from .errors import K8srunError, ParameterError
+from .frames import EVENT_COLUMNS
 from .sources import Source
 
-EVENT_COLUMNS = ["namespace", "last_seen", "first_seen", "type", "reason", "kind", "name",
-                 "message", "count", "source"]
 #: columns of the rendered events table, in order
 EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "count",
                        "first_seen", "source"]
@@ -81,8 +80,8 @@ ALL = _All()
 
 # ------------------------------------------------------------------ redaction
 
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-                          re.DOTALL)
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?"
+                          r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL)
 _AUTH_HEADER = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+")
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
 _SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
@@ -105,15 +104,11 @@ def redact_text(text: str) -> str:
 # ------------------------------------------------------------------ mode
 
 def is_interactive() -> bool:
-    """True in a Jupyter kernel with a frontend; False under K8SRUN_HEADLESS=1, nbclient/papermill, plain Python.
+    """True in a Jupyter kernel with a frontend; False headless (K8SRUN_HEADLESS, nbclient, plain Python).
 
     nbval starts its kernel its own way: run nbval with K8SRUN_HEADLESS=1.
     """
     if os.environ.get("K8SRUN_HEADLESS", "") not in ("", "0"):  # as k8srun.session.is_headless
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
         return False
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
@@ -224,7 +219,8 @@ def newest_first(events: pd.DataFrame) -> pd.DataFrame:
     """Events sorted by last_seen, newest first, with an ``object`` column ("kind/name")."""
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
-        raise WidgetInputError(f"events frame lacks columns {missing}: build it with k8srun.frames.events_frame")
+        raise WidgetInputError(f"events frame lacks columns {missing}: "
+                               "build it with k8srun.frames.events_frame")
     ordered = events.sort_values("last_seen", ascending=False, kind="stable", na_position="last")
     ordered = ordered.reset_index(drop=True)
     ordered["object"] = ordered["kind"].astype(str) + "/" + ordered["name"].astype(str)
@@ -324,8 +320,9 @@ class LogViewer(widgets.VBox):
         self.source, self.namespace, self.pod = source, namespace, pod
         self.container = widgets.Dropdown(options=list(containers), value=containers[0],
                                           description="container")
-        self.previous = widgets.ToggleButton(value=bool(previous), description="previous run",
-                                             tooltip="logs of the last terminated run (kubectl logs --previous)")
+        self.previous = widgets.ToggleButton(
+            value=bool(previous), description="previous run",
+            tooltip="logs of the last terminated run (kubectl logs --previous)")
         self.tail_lines = widgets.Dropdown(options=sorted({*TAIL_LINE_CHOICES, tail_lines}),
                                            value=tail_lines, description="tail lines")
         self.output = widgets.HTML()
@@ -356,7 +353,7 @@ def _static_logs_html(source: Source, namespace: str, pod: str, containers: list
 
 def log_viewer(source: Source, namespace: str, pod: str, containers: list[str], *,
                previous: bool = False, tail_lines: int = 200) -> LogViewer | None:
-    """A log viewer (interactive), or every container's current and previous logs as static blocks (headless)."""
+    """A log viewer (interactive), or static blocks of every container's current and previous logs."""
     if is_interactive():
         return _show(LogViewer(source, namespace, pod, containers, previous=previous, tail_lines=tail_lines))
     if not containers:
