@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
 from . import frames, params
 from .errors import K8srunError
+from .redact import redact_text
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
 from .sources import Source, SourceUnavailable, open_source
 
@@ -39,9 +39,6 @@ _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
 _SEVERITY_COLOURS = {"critical": "#b00020", "error": "#d9480f", "warning": "#b08900", "info": "#1c7ed6"}
 
 
-def is_headless() -> bool:
-    """True when run by ``k8srun run``/papermill/nbval rather than a person."""
-    return os.environ.get("K8SRUN_HEADLESS", "") not in ("", "0")
 
 
 def _display(bundle: dict) -> None:
@@ -248,7 +245,8 @@ class Session:
         ns = namespace or self.namespace
         what = f"{'previous ' if previous else ''}logs of {ns}/{pod} container {container}"
         try:
-            return self.source.logs(ns, pod, container, previous=previous, tail_lines=tail_lines)
+            return redact_text(self.source.logs(ns, pod, container, previous=previous,
+                                                tail_lines=tail_lines))
         except K8srunError as exc:
             if previous:  # routine: most containers have no previous run
                 self.unavailable.append(Unavailable(what, self.source.description, str(exc)))
@@ -333,5 +331,4 @@ class Session:
         return max((f.severity for f in self.findings), default=None)
 
 
-__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "html_table", "findings_html",
-           "is_headless", "SourceUnavailable"]
+__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "html_table", "findings_html"]

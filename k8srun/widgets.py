@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from typing import Callable, Collection
 
 import ipywidgets as widgets
@@ -47,6 +46,7 @@ from IPython.display import HTML, display
 
 from . import params
 from .errors import K8srunError, ParameterError
+from .redact import redact_text
 from .frames import EVENT_COLUMNS
 from .sources import Source
 
@@ -54,7 +54,6 @@ from .sources import Source
 EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "count",
                        "first_seen", "source"]
 TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
-REDACTED = "[REDACTED]"
 
 _TABLE_CLASS = "k8srun-events"
 _TABLE_STYLE = (f"<style>table.{_TABLE_CLASS} td {{text-align: left; vertical-align: top; "
@@ -78,29 +77,6 @@ class _All:
 ALL = _All()
 
 
-# ------------------------------------------------------------------ redaction
-
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?"
-                          r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL)
-_AUTH_HEADER = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+")
-_BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
-_SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
-_SECRET_ASSIGNMENT = re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)")
-_SECRET_QUOTED_KEY = re.compile(r"(?i)([\"']" + _SECRET_KEY + r"[\"']\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}\]]+)")
-_SECRET_YAML_KEY = re.compile(r"(?im)^(\s*(?:-\s+)?" + _SECRET_KEY + r":[ \t]+)(\S.*)$")
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+(@)", re.IGNORECASE)
-
-
-def redact_text(text: str) -> str:
-    """``text`` with tokens, passwords, private keys and Authorization values replaced by [REDACTED]."""
-    text = _PRIVATE_KEY.sub(REDACTED, text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY):
-        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-    return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
-
-
 # ------------------------------------------------------------------ mode
 
 def is_interactive() -> bool:
@@ -108,7 +84,7 @@ def is_interactive() -> bool:
 
     nbval starts its kernel its own way: run nbval with K8SRUN_HEADLESS=1.
     """
-    if os.environ.get("K8SRUN_HEADLESS", "") not in ("", "0"):  # as k8srun.session.is_headless
+    if os.environ.get("K8SRUN_HEADLESS", "") not in ("", "0"):
         return False
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:

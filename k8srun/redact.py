@@ -1,0 +1,33 @@
+"""Redaction: secrets never reach a report.
+
+:func:`redact_text` replaces private key blocks, ``Authorization:`` values,
+bearer tokens, values of password/token/secret-like keys (``k=v``, JSON,
+YAML) and passwords in URLs with ``[REDACTED]``. Log text and node command
+output pass through it before they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[REDACTED]"
+
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?"
+                          r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL)
+_AUTH_HEADER = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+")
+_BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
+_SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
+_SECRET_ASSIGNMENT = re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)")
+_SECRET_QUOTED_KEY = re.compile(r"(?i)([\"']" + _SECRET_KEY + r"[\"']\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}\]]+)")
+_SECRET_YAML_KEY = re.compile(r"(?im)^(\s*(?:-\s+)?" + _SECRET_KEY + r":[ \t]+)(\S.*)$")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+(@)", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with tokens, passwords, private keys and Authorization values replaced by [REDACTED]."""
+    text = _PRIVATE_KEY.sub(REDACTED, text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY):
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)

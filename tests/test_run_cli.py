@@ -1,0 +1,167 @@
+"""`k8srun run` end to end: papermill executes the runbook, the report and findings.json appear."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from k8srun.cli import main as cli_main
+from k8srun.report import EXIT_CANNOT_RUN, EXIT_CELL_FAILED, EXIT_FAIL_ON, EXIT_OK, load_parameters
+from k8srun.sources import scenarios_dir
+
+pytestmark = pytest.mark.slow
+
+K8SRUN = [sys.executable, "-m", "k8srun.cli"]
+# Files `kubectl cluster-info dump --output-directory` writes; everything else is k8srun's addition.
+KUBECTL_FILES = {"nodes", "events", "replication-controllers", "services", "daemonsets",
+                 "deployments", "replicasets", "pods"}
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*K8SRUN, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def codes(path: Path) -> set[str]:
+    return {f["code"] for f in json.loads(path.read_text())}
+
+
+def scenario(name: str) -> dict:
+    return yaml.safe_load((scenarios_dir() / name / "scenario.yaml").read_text())
+
+
+def plain_dump(scenario_name: str, dest: Path, fmt: str = "json") -> Path:
+    """Copy a scenario down to exactly what `kubectl cluster-info dump` writes (in json or yaml)."""
+    src = scenarios_dir() / scenario_name
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if path.is_dir():
+            continue
+        if path.name == "logs.txt":
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest / rel)
+        elif path.suffix == ".json" and path.stem in KUBECTL_FILES and (len(rel.parts) == 2 or rel.stem == "nodes"):
+            out = (dest / rel).with_suffix("." + fmt)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            data = json.loads(path.read_text())
+            out.write_text(json.dumps(data) if fmt == "json" else yaml.safe_dump(data))
+    return dest
+
+
+@pytest.mark.parametrize("runbook", ["pod-pending", "pod-crashloop", "triage"])
+def test_every_runbook_runs_on_its_scenario_and_reports_its_codes(runbook, tmp_path):
+    result = run("run", runbook, "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == EXIT_OK, result.stderr
+    expected = set(scenario(runbook)["expected_codes"])
+    found = codes(tmp_path / f"{runbook}.findings.json")
+    assert expected <= found, f"missing {expected - found}"
+    assert not found & set(scenario(runbook).get("absent_codes") or [])
+    html = (tmp_path / f"{runbook}.html").read_text()
+    executed = nbformat.read(tmp_path / f"{runbook}.ipynb", as_version=4)
+    first_section = next(c.source for c in executed.cells
+                         if c.cell_type == "markdown" and c.source.startswith("## "))
+    heading = first_section.splitlines()[0][3:].strip()
+    # the findings table comes before the first evidence section; code is hidden
+    assert html.index("<table class='k8srun-findings'>") < html.index(heading)
+    assert "Session.start(" not in html
+    assert f"report: {tmp_path / (runbook + '.html')}" in result.stdout
+
+
+def test_findings_json_matches_the_spec_shape(tmp_path):
+    assert run("run", "pod-pending", "--out", str(tmp_path), "--no-progress").returncode == 0
+    findings = json.loads((tmp_path / "pod-pending.findings.json").read_text())
+    assert findings and all(
+        set(f) >= {"code", "severity", "title", "detail", "evidence", "remedy", "runbook"} for f in findings)
+    severities = [f["severity"] for f in findings]
+    order = ["critical", "error", "warning", "info"]
+    assert severities == sorted(severities, key=order.index)
+
+
+def test_pod_pending_on_a_plain_kubectl_dump_in_json_and_yaml(tmp_path):
+    for fmt in ("json", "yaml"):
+        dump = plain_dump("pod-pending", tmp_path / f"dump-{fmt}", fmt)
+        out = tmp_path / f"report-{fmt}"
+        result = run("run", "pod-pending", "-p", "source", str(dump), "-p", "namespace", "shop",
+                     "--out", str(out), "--no-progress")
+        assert result.returncode == 0, result.stderr
+        found = codes(out / "pod-pending.findings.json")
+        # PVCs are not in a plain dump: PEND-004 can't be proven, and the report says so
+        assert {"PEND-001", "PEND-002", "PEND-003", "PEND-005"} <= found
+        assert "persistentvolumeclaims not in this bundle" in (out / "pod-pending.html").read_text()
+
+
+def test_bad_source_exits_non_zero_with_one_line_naming_the_parameter(tmp_path):
+    result = run("run", "pod-crashloop", "-p", "source", "/nonexistent", "--out", str(tmp_path))
+    assert result.returncode == EXIT_CANNOT_RUN
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "parameter 'source'" in lines[0] and "/nonexistent" in lines[0]
+    assert not (tmp_path / "pod-crashloop.ipynb").exists()
+
+
+def test_injection_in_namespace_is_rejected_before_anything_runs(tmp_path):
+    result = run("run", "pod-crashloop", "-p", "namespace", "x;rm -rf /", "--out", str(tmp_path))
+    assert result.returncode == EXIT_CANNOT_RUN
+    assert "parameter 'namespace': not a valid DNS-1123 label" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_parameter_and_unknown_runbook(tmp_path):
+    result = run("run", "pod-pending", "-p", "nmespace", "shop", "--out", str(tmp_path))
+    assert result.returncode == EXIT_CANNOT_RUN and "has no such parameter" in result.stderr
+    result = run("run", "no-such-runbook", "--out", str(tmp_path))
+    assert result.returncode == EXIT_CANNOT_RUN and "no runbook 'no-such-runbook'" in result.stderr
+
+
+def test_fail_on_exits_3_only_at_or_above_the_severity(tmp_path):
+    assert run("run", "pod-pending", "--fail-on", "error", "--out", str(tmp_path / "a"),
+               "--no-progress").returncode == EXIT_FAIL_ON
+    assert run("run", "pod-pending", "--fail-on", "critical", "--out", str(tmp_path / "b"),
+               "--no-progress").returncode == EXIT_OK
+
+
+def test_list_names_the_pod_runbooks():
+    result = run("list")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert {"pod-pending", "pod-crashloop", "triage"} <= set(names)
+
+
+def test_parameters_file_and_yaml_values(tmp_path):
+    params_file = tmp_path / "p.yaml"
+    params_file.write_text("namespace: shop\ntimeout_s: 5\n")
+    merged = load_parameters([str(params_file)], [["timeout_s", "7"], ["names", "[a, b]"], ["pod", ""]])
+    assert merged == {"namespace": "shop", "timeout_s": 7, "names": ["a", "b"], "pod": ""}
+
+
+def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
+    result = run("run", "pod-pending", "-p", "source", "none", "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in (tmp_path / "pod-pending.html").read_text()
+
+
+def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeypatch):
+    books = tmp_path / "books"
+    books.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params_cell = nbformat.v4.new_code_cell("source = 'scenario:pod-pending'")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# broken"), params_cell,
+                nbformat.v4.new_code_cell("from k8srun.session import Session\n"
+                                          "from k8srun.model import finding\n"
+                                          "rb = Session.start('broken', source=source)\n"
+                                          "rb.add([finding('PEND-006', 'found before the failure')])"),
+                nbformat.v4.new_code_cell("raise RuntimeError('gatherer exploded')")]
+    nbformat.write(nb, books / "broken.ipynb")
+    monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(books))
+    out = tmp_path / "out"
+    assert cli_main(["run", "broken", "--out", str(out), "--no-progress"]) == EXIT_CELL_FAILED
+    assert codes(out / "broken.findings.json") == {"PEND-006"}
+    html = (out / "broken.html").read_text()
+    assert "stopped early" in html and "gatherer exploded" in html
