@@ -1,0 +1,83 @@
+"""``k8srun lab up | down | status [--json] | break FAULT | fix FAULT`` (root, Linux).
+
+Exit codes: 0 done (``status``: every check passed), 1 ``status`` found a
+failing check, 2 the lab could not do it (one line on stderr, from
+:func:`k8srun.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import control
+from .faults import FAULTS
+from .state import state_dir
+from .status import lab_status
+from .system import LabError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the lab actions (up, down, status, break, fix) to ``parser``."""
+    actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
+    actions.add_parser("up", help="build the lab (namespaces, kube-proxy rules, DNS, TLS, HTTP servers)")
+    actions.add_parser("down", help="remove everything the lab made (idempotent)")
+    status = actions.add_parser("status", help="topology table and end-to-end checks; exit 0 when all pass")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    fault_help = "\n".join(f"  {name:<20} {fault.finding:<8} {fault.description}" for name, fault in FAULTS.items())
+    for action, verb in (("break", "apply"), ("fix", "revert")):
+        sub = actions.add_parser(action, help=f"{verb} a fault", epilog="faults (name, finding, what):\n" + fault_help,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("fault", metavar="FAULT", choices=list(FAULTS), help="one of: " + ", ".join(FAULTS))
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the chosen lab action."""
+    action = args.lab_action
+    if action == "up":
+        if control.up():
+            print(f"lab is up (state in {state_dir()}); check it with `k8srun lab status`")
+        else:
+            print("lab is already up; `k8srun lab down` removes it")
+        return 0
+    if action == "down":
+        removed = control.down()
+        print("removed: " + ", ".join(removed) if removed else "lab is already down: nothing to remove")
+        return 0
+    if action == "status":
+        return _print_status(as_json=args.json)
+    fault = FAULTS[args.fault]
+    if action == "break":
+        done = control.break_fault(args.fault)
+        print(f"broke {fault.name} in {fault.where}: {fault.description}; expect {fault.finding}: {fault.symptom}"
+              if done else f"{fault.name} is already applied")
+        return 0
+    done = control.fix_fault(args.fault)
+    print(f"fixed {fault.name} in {fault.where}" if done else f"{fault.name} is not applied: nothing to fix")
+    return 0
+
+
+def _print_status(*, as_json: bool) -> int:
+    if not control.is_up():
+        raise LabError("the lab is not up: run `k8srun lab up` first")
+    status = lab_status()
+    if as_json:
+        json.dump(status, sys.stdout, indent=2)
+        print()
+        return 0 if status["ok"] else 1
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 120, "display.width", 250):
+        print("TOPOLOGY")
+        print(pd.DataFrame(status["topology"]).to_string(index=False))
+        print("\nPROCESSES")
+        print(pd.DataFrame(status["processes"]).drop(columns=["command"]).to_string(index=False))
+        print("\nCHECKS")
+        checks = pd.DataFrame(status["checks"])
+        checks["result"] = checks.pop("ok").map({True: "OK", False: "FAIL"})
+        print(checks[["result", "check", "evidence"]].to_string(index=False))
+    faults = ", ".join(status["faults"]) or "none"
+    verdict = "all checks OK" if status["ok"] else "some checks FAIL"
+    print(f"\nfaults applied: {faults}; {verdict}")
+    return 0 if status["ok"] else 1

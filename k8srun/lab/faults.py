@@ -1,0 +1,231 @@
+"""The faults the lab can inject, each named for the finding a runbook should produce.
+
+``FAULTS`` maps a fault name to a :class:`Fault`:
+
+======================  ========  ============  ==============================================
+name                    finding   where         what is broken
+======================  ========  ============  ==============================================
+``mtu``                 MTU-001   k8l-router    router → node-b link MTU 1400 (others 1500)
+``ip-forward``          SYS-001   k8l-router    ``net.ipv4.ip_forward=0`` on the router
+``no-route``            NET-005   k8l-node-a    route to node-b's pod CIDR deleted
+``firewall-reject``     FW-001    k8l-node-a    filter FORWARD: REJECT tcp dport 8080
+``firewall-drop``       FW-001    k8l-node-a    filter FORWARD: DROP tcp dport 8080
+``dns-down``            DNS-005   k8l-dns       dnsmasq stopped
+``dns-search``          DNS-002   k8l-pod-a     resolv.conf search path of another namespace
+``dns-nameserver``      DNS-001   k8l-pod-a     resolv.conf nameserver = pod-b (no DNS there)
+``svc-no-dnat``         SVC-003   k8l-node-a    KUBE-SERVICES rule of default/web:http removed
+``svc-stale-endpoint``  SVC-004   k8l-node-a    pod-b's KUBE-SEP DNATs to a dead pod IP
+``vxlan-blocked``       NET-002   k8l-node-b    filter INPUT: DROP udp dport 8472
+``tls-expired``         TLS-001   k8l-pod-b     server certificate expired yesterday
+``tls-wrong-san``       TLS-004   k8l-pod-b     certificate only for wrong.default.svc...
+``tls-unknown-ca``      TLS-003   k8l-pod-b     certificate signed by a CA nobody trusts
+======================  ========  ============  ==============================================
+
+Faults that rewrite the same artefact are rendered from the set of applied
+faults (resolv.conf, node-a's kube-proxy nat table), so they combine; the
+TLS faults each replace the one server certificate, so only one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import certs, services, topology
+from .state import LabState
+from .system import LabError, in_netns, run
+from .topology import LAB, Lab
+
+FAULT_MTU = 1400
+FIREWALL_COMMENT = "k8srun-lab {fault}"
+
+
+@dataclass
+class FaultContext:
+    """What a fault needs to apply or revert itself; ``state.faults`` already reflects the change."""
+
+    lab: Lab
+    state_dir: Path
+    state: LabState
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault: where it lives, what it breaks, the finding it should produce, how to apply/revert."""
+
+    name: str
+    finding: str
+    where: str
+    description: str
+    symptom: str
+    apply: Callable[[FaultContext], None]
+    revert: Callable[[FaultContext], None]
+    exclusive_group: str = ""
+
+
+def _router_link_mtu(mtu: int) -> Callable[[FaultContext], None]:
+    def set_mtu(ctx: FaultContext) -> None:
+        run(["ip", "-n", ctx.lab.router, "link", "set", ctx.lab.node_b.router_link, "mtu", str(mtu)])
+        # learned path MTUs must not outlive the fault (nor a fix)
+        for netns in ctx.lab.namespaces:
+            run(["ip", "-n", netns, "route", "flush", "cache"])
+    return set_mtu
+
+
+def _router_forwarding(enabled: bool) -> Callable[[FaultContext], None]:
+    def set_forwarding(ctx: FaultContext) -> None:
+        run(in_netns(ctx.lab.router, ["sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(enabled)}"]))
+    return set_forwarding
+
+
+def _remove_pod_route(ctx: FaultContext) -> None:
+    topology.delete_pod_route(ctx.lab.node_a, ctx.lab)
+
+
+def _restore_pod_route(ctx: FaultContext) -> None:
+    topology.add_pod_route(ctx.lab.node_a, ctx.lab)
+
+
+def firewall_rule(fault: str, lab: Lab = LAB) -> tuple[str, str, list[str]]:
+    """(namespace, chain, rule spec) of a firewall fault's iptables rule."""
+    comment = ["-m", "comment", "--comment", FIREWALL_COMMENT.format(fault=fault)]
+    if fault == "firewall-reject":
+        return lab.node_a.netns, "FORWARD", ["-p", "tcp", "-m", "tcp", "--dport", str(lab.http_port), *comment,
+                                             "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+    if fault == "firewall-drop":
+        return lab.node_a.netns, "FORWARD", ["-p", "tcp", "-m", "tcp", "--dport", str(lab.http_port), *comment,
+                                             "-j", "DROP"]
+    if fault == "vxlan-blocked":
+        return lab.node_b.netns, "INPUT", ["-p", "udp", "-m", "udp", "--dport", str(lab.vxlan_port), *comment,
+                                           "-j", "DROP"]
+    raise LabError(f"{fault} is not a firewall fault")
+
+
+def _insert_rule(fault: str) -> Callable[[FaultContext], None]:
+    def insert(ctx: FaultContext) -> None:
+        netns, chain, spec = firewall_rule(fault, ctx.lab)
+        if run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode != 0:
+            run(in_netns(netns, ["iptables", "-w", "2", "-I", chain, "1", *spec]))
+    return insert
+
+
+def _delete_rule(fault: str) -> Callable[[FaultContext], None]:
+    def delete(ctx: FaultContext) -> None:
+        netns, chain, spec = firewall_rule(fault, ctx.lab)
+        while run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode == 0:
+            run(in_netns(netns, ["iptables", "-w", "2", "-D", chain, *spec]))
+    return delete
+
+
+def _stop_dns(ctx: FaultContext) -> None:
+    process = ctx.state.processes.pop("dns", None)
+    if process is not None:
+        services.stop_server(process)
+
+
+def _start_dns(ctx: FaultContext) -> None:
+    process = ctx.state.processes.get("dns")
+    if process is None or not services.server_running(process):
+        ctx.state.processes["dns"] = services.start_server("dns", ctx.state_dir, ctx.lab)
+
+
+def render_resolv_conf(ctx: FaultContext) -> None:
+    """Write pod-a's resolv.conf from the applied DNS faults."""
+    lab = ctx.lab
+    search = ("prod.svc." + lab.cluster_domain, "svc." + lab.cluster_domain) if "dns-search" in ctx.state.faults else None
+    nameserver = lab.pod_b.ip if "dns-nameserver" in ctx.state.faults else None
+    topology.write_resolv_conf(lab.pod_a, topology.resolv_conf(lab, nameserver=nameserver, search=search))
+
+
+def render_kube_proxy(ctx: FaultContext) -> None:
+    """Load node-a's nat table from the applied service faults."""
+    lab = ctx.lab
+    without = lab.web_http if "svc-no-dnat" in ctx.state.faults else None
+    stale = {lab.pod_b.ip: lab.dead_pod_ip} if "svc-stale-endpoint" in ctx.state.faults else None
+    topology.load_kube_proxy_rules(lab.node_a, topology.kube_proxy_rules(lab, without_service=without,
+                                                                         stale_endpoints=stale))
+
+
+def _server_cert(variant: str) -> Callable[[FaultContext], None]:
+    def reissue(ctx: FaultContext) -> None:
+        certs.issue_server_cert(ctx.state_dir, variant, ctx.lab)
+        process = ctx.state.processes.pop("tls", None)
+        if process is not None:
+            services.stop_server(process)
+        ctx.state.processes["tls"] = services.start_server("tls", ctx.state_dir, ctx.lab)
+    return reissue
+
+
+def _faults() -> dict[str, Fault]:
+    lab = LAB
+    web = lab.web_http
+    listed = [
+        Fault("mtu", "MTU-001", lab.router,
+              f"link {lab.node_b.router_link} (router → node-b) has MTU {FAULT_MTU}, the rest of the path {lab.node_mtu}",
+              f"ping -M do -s {lab.node_mtu - 28} {lab.node_b.ip} from node-a gets 'Frag needed (mtu = {FAULT_MTU})';"
+              f" full-size pod packets to {lab.pod_b.ip} are dropped",
+              _router_link_mtu(FAULT_MTU), _router_link_mtu(lab.node_mtu)),
+        Fault("ip-forward", "SYS-001", lab.router, "net.ipv4.ip_forward=0 on the router",
+              f"node-a cannot reach {lab.node_b.ip}; pod-a cannot reach {lab.pod_b.ip}",
+              _router_forwarding(False), _router_forwarding(True)),
+        Fault("no-route", "NET-005", lab.node_a.netns,
+              f"node-a has no route to node-b's pod CIDR {lab.node_b.pod_cidr}",
+              f"ping {lab.pod_b.ip} from pod-a: 'Destination Net Unreachable' from the router",
+              _remove_pod_route, _restore_pod_route),
+        Fault("firewall-reject", "FW-001", lab.node_a.netns,
+              f"iptables filter FORWARD on node-a REJECTs tcp dport {lab.http_port}",
+              f"curl http://{web.cluster_ip}/ from pod-a: 'Connection refused'",
+              _insert_rule("firewall-reject"), _delete_rule("firewall-reject")),
+        Fault("firewall-drop", "FW-001", lab.node_a.netns,
+              f"iptables filter FORWARD on node-a DROPs tcp dport {lab.http_port}",
+              f"curl http://{web.cluster_ip}/ from pod-a times out",
+              _insert_rule("firewall-drop"), _delete_rule("firewall-drop")),
+        Fault("dns-down", "DNS-005", lab.dns_pod.netns, "the DNS server (dnsmasq) is stopped",
+              f"dig @{lab.kube_dns.cluster_ip} {lab.web_fqdn}: no servers could be reached",
+              _stop_dns, _start_dns),
+        Fault("dns-search", "DNS-002", lab.pod_a.netns,
+              "pod-a's resolv.conf search path lacks default.svc.cluster.local",
+              "dig +search web / getent hosts web from pod-a find nothing; the FQDN still resolves",
+              render_resolv_conf, render_resolv_conf),
+        Fault("dns-nameserver", "DNS-001", lab.pod_a.netns,
+              f"pod-a's resolv.conf nameserver is {lab.pod_b.ip} (a web pod), not kube-dns {lab.kube_dns.cluster_ip}",
+              "every lookup from pod-a fails: connection refused on port 53",
+              render_resolv_conf, render_resolv_conf),
+        Fault("svc-no-dnat", "SVC-003", lab.node_a.netns,
+              f"node-a's nat KUBE-SERVICES has no rule for {web.service_port_name} ({web.cluster_ip}:{web.port})",
+              f"curl http://{web.cluster_ip}/ from pod-a fails (no DNAT: 'No route to host')",
+              render_kube_proxy, render_kube_proxy),
+        Fault("svc-stale-endpoint", "SVC-004", lab.node_a.netns,
+              f"node-a's KUBE-SEP for {lab.pod_b.ip} DNATs to {lab.dead_pod_ip}:{lab.http_port} (no such pod)",
+              f"about half the requests to http://{web.cluster_ip}/ from pod-a time out",
+              render_kube_proxy, render_kube_proxy),
+        Fault("vxlan-blocked", "NET-002", lab.node_b.netns,
+              f"iptables filter INPUT on node-b DROPs udp dport {lab.vxlan_port} (VXLAN)",
+              f"node-a reaches {lab.node_b.ip}, but pod-a cannot reach {lab.pod_b.ip}",
+              _insert_rule("vxlan-blocked"), _delete_rule("vxlan-blocked")),
+        Fault("tls-expired", "TLS-001", lab.pod_b.netns, "the web server certificate expired yesterday",
+              "TLS verification fails: certificate has expired",
+              _server_cert("expired"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-wrong-san", "TLS-004", lab.pod_b.netns,
+              f"the web server certificate is for wrong.default.svc.{lab.cluster_domain} only",
+              f"TLS verification of {lab.web_fqdn} fails: hostname mismatch",
+              _server_cert("wrong-san"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-unknown-ca", "TLS-003", lab.pod_b.netns,
+              "the web server certificate is signed by a CA the clients do not trust",
+              "TLS verification fails: unable to get local issuer certificate",
+              _server_cert("unknown-ca"), _server_cert("valid"), exclusive_group="tls"),
+    ]
+    return {fault.name: fault for fault in listed}
+
+
+FAULTS: dict[str, Fault] = _faults()
+
+
+def conflicting(name: str, applied: list[str]) -> str | None:
+    """An applied fault that ``name`` cannot be combined with, if any."""
+    group = FAULTS[name].exclusive_group
+    for other in applied:
+        if group and other != name and FAULTS[other].exclusive_group == group:
+            return other
+    return None
