@@ -1,32 +1,82 @@
 """Parsers: text of node commands → rows (``parse``) → DataFrame (``frame``).
 
-One module per command, jc style: each module's docstring documents its
-usage and output schema; ``parse(text) -> list[dict]`` returns flat rows
-with static lower-case keys, ``frame(text) -> DataFrame`` the same rows
-with fixed columns (empty input → empty frame with those columns).
-Input that is not the expected tool output raises
-:class:`k8srun.errors.ParseError`, never anything else.
+One module per command (jc style): each module's docstring documents its
+usage and output schema; parse functions return flat rows with static
+lower-case keys, frame functions the same rows with fixed columns (an
+empty input gives an empty frame with those columns). Input that is not
+the expected tool output raises :class:`k8srun.errors.ParseError`, never
+anything else.
 
-``PARSERS`` maps a command name to its module; ``parse(name, text)``
-dispatches by that name.
+``PARSERS`` maps a command name to its :class:`Parser`; ``parse(name,
+text)`` and ``frame(name, text)`` dispatch by that name:
+
+==================  =============================================  ==========================
+name                command                                        module
+==================  =============================================  ==========================
+iptables-save       ``iptables-save [-c]``, ``iptables-legacy-save``  :mod:`.iptables_save`
+conntrack           ``conntrack -L``                               :mod:`.conntrack`
+ipvsadm             ``ipvsadm -Ln [--stats]``                      :mod:`.ipvsadm`
+ip-json-link        ``ip -j [-d] link``                            :mod:`.ip_json`
+ip-json-addr        ``ip -j addr``                                 :mod:`.ip_json`
+ip-json-route       ``ip -j route``                                :mod:`.ip_json`
+fio                 ``fio --output-format=json`` (etcd disk test)  :mod:`.fio`
+kubelet-journal     ``journalctl -u kubelet [-o short-iso]``       :mod:`.kubelet_journal`
+ip-route            ``ip route``                                   :mod:`.jc_wrappers`
+ping                ``ping [-M do -s N]``                          :mod:`.jc_wrappers`
+dig                 ``dig``                                        :mod:`.jc_wrappers`
+sysctl              ``sysctl -a``                                  :mod:`.jc_wrappers`
+resolv-conf         ``cat /etc/resolv.conf``                       :mod:`.jc_wrappers`
+ss                  ``ss -tuan[p]``                                :mod:`.jc_wrappers`
+==================  =============================================  ==========================
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Callable, NamedTuple
+
+import pandas as pd
 
 from ..errors import ParseError
-from . import iptables_save
+from . import conntrack, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal
 
-PARSERS: dict[str, ModuleType] = {
-    "iptables-save": iptables_save,
+
+class Parser(NamedTuple):
+    """The two entry points of one command's parser."""
+
+    parse: Callable[[str], list[dict]]
+    frame: Callable[[str], pd.DataFrame]
+
+
+PARSERS: dict[str, Parser] = {
+    "iptables-save": Parser(iptables_save.parse, iptables_save.frame),
+    "conntrack": Parser(conntrack.parse, conntrack.frame),
+    "ipvsadm": Parser(ipvsadm.parse, ipvsadm.frame),
+    "ip-json-link": Parser(ip_json.parse_links, ip_json.frame_links),
+    "ip-json-addr": Parser(ip_json.parse_links, ip_json.frame_links),
+    "ip-json-route": Parser(ip_json.parse_routes, ip_json.frame_routes),
+    "fio": Parser(fio.parse, fio.frame),
+    "kubelet-journal": Parser(kubelet_journal.parse, kubelet_journal.frame),
+    "ip-route": Parser(jc_wrappers.parse_ip_route, jc_wrappers.frame_ip_route),
+    "ping": Parser(jc_wrappers.parse_ping, jc_wrappers.frame_ping),
+    "dig": Parser(jc_wrappers.parse_dig, jc_wrappers.frame_dig),
+    "sysctl": Parser(jc_wrappers.parse_sysctl, jc_wrappers.frame_sysctl),
+    "resolv-conf": Parser(jc_wrappers.parse_resolv_conf, jc_wrappers.frame_resolv_conf),
+    "ss": Parser(jc_wrappers.parse_ss, jc_wrappers.frame_ss),
 }
+
+
+def _parser(name: str) -> Parser:
+    try:
+        return PARSERS[name]
+    except KeyError:
+        raise ParseError(name, f"no parser for this command (known: {', '.join(sorted(PARSERS))})") from None
 
 
 def parse(name: str, text: str) -> list[dict]:
     """Rows of ``text`` parsed as the output of command ``name``."""
-    try:
-        module = PARSERS[name]
-    except KeyError:
-        raise ParseError(name, f"no parser for this command (known: {', '.join(sorted(PARSERS))})") from None
-    return module.parse(text)
+    return _parser(name).parse(text)
+
+
+def frame(name: str, text: str) -> pd.DataFrame:
+    """``parse(name, text)`` as a DataFrame with that parser's fixed columns."""
+    return _parser(name).frame(text)

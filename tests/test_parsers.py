@@ -1,0 +1,156 @@
+"""Golden tests of k8srun.parsers: real captured outputs → expected rows.
+
+Fixtures: ``tests/fixtures/cmd/<parser>--<case>.out`` and ``.json``,
+discovered by glob (``capture.py`` there regenerates them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from k8srun.errors import ParseError
+from k8srun.parsers import PARSERS, fio, iptables_save, jc_wrappers, parse
+from k8srun.parsers import frame as parser_frame
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cmd"
+GOLDEN = sorted(FIXTURES.glob("*--*.out"))
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / f"{name}.out").read_text()
+
+
+@pytest.mark.parametrize("out", GOLDEN, ids=[p.stem for p in GOLDEN])
+def test_golden(out: Path):
+    parser = out.name.split("--", 1)[0]
+    expected = json.loads(out.with_suffix(".json").read_text())
+    assert parse(parser, out.read_text()) == expected
+
+
+def test_every_parser_has_a_golden_fixture():
+    assert {p.name.split("--", 1)[0] for p in GOLDEN} == set(PARSERS)
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+def test_empty_input_gives_empty_frame_with_columns(name):
+    df = parser_frame(name, "")
+    assert df.empty and len(df.columns) >= 2
+    assert list(df.columns) == list(parser_frame(name, fixture(next(
+        p.stem for p in GOLDEN if p.name.startswith(name + "--")))).columns)
+
+
+def test_unknown_parser_name():
+    with pytest.raises(ParseError, match="no parser"):
+        parse("nope", "")
+
+
+# --- iptables-save ---------------------------------------------------------
+
+def test_iptables_rule_structure():
+    rows = iptables_save.parse(fixture("iptables-save--nft-counters"))
+    quoted = next(r for r in rows if r["chain"] == "INPUT" and r["kind"] == "rule")
+    assert quoted["comment"] == 'quoted "name" with \\ backslash'
+    assert {"module": "udp", "option": "dport", "value": "53", "negated": True} in quoted["matches"]
+    assert (quoted["packets"], quoted["bytes"]) == (0, 0)
+    masq = next(r for r in rows if r["chain"] == "KUBE-SVC-LAB7WEB4SVCHASH0" and r["position"] == 1)
+    assert masq["source"] == "!10.244.0.0/16" and masq["target"] == "KUBE-MARK-MASQ"
+    dnat = next(r for r in rows if r["chain"] == "KUBE-SEP-LAB7POD1SEPHASH0" and r["target"] == "DNAT")
+    assert dnat["target_options"] == {"to-destination": "10.244.1.5:8080"}
+    prerouting = next(r for r in rows if r["kind"] == "chain" and r["chain"] == "PREROUTING")
+    assert prerouting["policy"] == "ACCEPT" and prerouting["packets"] is not None
+
+
+def test_iptables_counters_in_rule_and_goto():
+    rows = iptables_save.parse("*filter\n:X - [0:0]\n-A X -s 10.0.0.1/32 -c 12 3400 -g Y\nCOMMIT\n")
+    assert (rows[1]["packets"], rows[1]["bytes"], rows[1]["target"], rows[1]["goto"]) == (12, 3400, "Y", True)
+
+
+@pytest.mark.parametrize("bad", ["-A X -j ACCEPT\n", "*nat\n-A X -m comment --comment \"open\n",
+                                 "*nat\n[1:2]\n", "*nat\n-A X ! \n", "hello world\n"])
+def test_iptables_garbage_raises_parse_error(bad):
+    with pytest.raises(ParseError):
+        iptables_save.parse(bad)
+
+
+@pytest.mark.parametrize("case", ["nft-kube-proxy", "nft-counters", "legacy-counters"])
+def test_kube_proxy_services_from_text_equals_from_rows(case):
+    text = fixture(f"iptables-save--{case}")
+    from_text = iptables_save.kube_proxy_services(text)
+    pd.testing.assert_frame_equal(from_text, iptables_save.kube_proxy_services(iptables_save.parse(text)))
+    web = from_text[from_text.service == "lab/web:http"]
+    assert list(web.backend_ip) == ["10.244.1.5", "10.244.2.5"]
+    assert list(web.share) == [0.5, 0.5] and web.masquerade.all() and (web.status == "ok").all()
+    empty = from_text[from_text.service == "lab/empty:http"].iloc[0]
+    assert (empty.status, empty.cluster_ip, empty.node_port) == ("no-endpoints", "10.96.0.60", 30090)
+
+
+def test_kube_proxy_node_port_only_where_written():
+    nft = iptables_save.kube_proxy_services(fixture("iptables-save--nft-kube-proxy"))
+    legacy = iptables_save.kube_proxy_services(fixture("iptables-save--legacy-counters"))
+    assert nft.loc[nft.service == "lab/web:http", "node_port"].tolist() == [30080, 30080]
+    assert legacy.loc[legacy.service == "lab/web:http", "node_port"].isna().all()
+
+
+def test_kube_proxy_empty_table_has_columns():
+    assert list(iptables_save.kube_proxy_services("").columns) == iptables_save.SERVICE_COLUMNS
+
+
+def test_kube_proxy_stale_and_missing_dnat():
+    text = fixture("iptables-save--nft-kube-proxy").replace(
+        "-j DNAT --to-destination 10.244.2.5:8080", "-j ACCEPT")
+    services = iptables_save.kube_proxy_services(text)
+    assert services.loc[services.sep_chain == "KUBE-SEP-LAB7POD2SEPHASH0", "status"].item() == "no-dnat"
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_iptables_save", Path(__file__).parents[1] / "benchmarks" / "iptables_save.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_generator_round_trips_through_the_parser():
+    dump = _benchmark_module().kube_proxy_dump(services=100, endpoints=4)
+    services = iptables_save.kube_proxy_services(dump)
+    assert services.service.nunique() == 100
+    ok = services[services.status == "ok"]
+    assert len(ok) == 99 * 4 and ok.backend_ip.notna().all()
+    assert ok.groupby("service").share.sum().round(6).eq(1.0).all()
+    assert services[services.status == "no-endpoints"].service.tolist() == ["ns2/svc99:http"]
+    assert ok.node_port.notna().sum() == 10 * 4  # services 0, 10, ..., 90
+    pd.testing.assert_frame_equal(services, iptables_save.kube_proxy_services(iptables_save.parse(dump)))
+
+
+# --- fio, ping, the others -------------------------------------------------
+
+def test_fio_summary_reads_fsync_percentiles():
+    summary = fio.summary(fixture("fio--etcd-tmp"))
+    assert summary["fio_version"].startswith("fio-3")
+    assert 0 < summary["fsync_p99_ms"] <= summary["fsync_p99_9_ms"] <= summary["fsync_max_ms"]
+
+
+def test_fio_summary_without_fdatasync_raises():
+    with pytest.raises(ParseError, match="fdatasync"):
+        fio.summary('{"jobs": [{"jobname": "x", "write": {}}]}')
+
+
+def test_ping_df_probe_reports_hop_and_mtu():
+    frag = jc_wrappers.parse_ping(fixture("ping--df-frag-needed"))[0]
+    assert (frag["frag_needed_from"], frag["frag_needed_mtu"], frag["received"]) == ("10.200.0.1", 1400, 0)
+    ok = jc_wrappers.parse_ping(fixture("ping--ok"))[0]
+    assert ok["frag_needed_mtu"] is None and ok["packet_loss_percent"] == 0.0
+
+
+def test_jc_errors_become_parse_errors():
+    with pytest.raises(ParseError):
+        jc_wrappers.parse_ss("garbage\nfoo bar")
+    with pytest.raises(ParseError):
+        jc_wrappers.parse_ip_route("garbage here\n")
+    with pytest.raises(ParseError):
+        jc_wrappers.parse_dig("garbage\n")
