@@ -1,0 +1,360 @@
+"""A read-only Kubernetes REST API over any :class:`~k8srun.sources.Source`.
+
+:class:`SnapshotApi` answers one request at a time as ``(status, content_type,
+body)``; :func:`serving` runs it behind a standard-library
+``ThreadingHTTPServer`` on 127.0.0.1 (plain HTTP) and writes a kubeconfig for
+it. What it serves, enough for the real ``kubectl`` to ``get``, ``describe``,
+``logs`` and ``cluster-info dump``:
+
+==========================================  ==================================
+``/version``, ``/api``, ``/apis``,          discovery (legacy format; kubectl
+``/api/v1``, ``/apis/<group>/<version>``    falls back to it from aggregated)
+``<prefix>[/namespaces/NS]/<plural>``       a List, with ``limit``/``continue``,
+                                            ``labelSelector``, ``fieldSelector``
+``<prefix>[/namespaces/NS]/<plural>/NAME``  one object (404 as a ``Status``)
+``/api/v1/namespaces/NS/pods/P/log``        ``container``, ``previous``,
+                                            ``tailLines``, ``limitBytes``
+==========================================  ==================================
+
+Requests whose ``Accept`` asks for ``as=Table`` get a server-side Table
+(:mod:`k8srun.serve.tables`). Every write verb gets 405 and watches get 400,
+each with a ``Status`` saying the snapshot is read-only. Every request is
+appended to ``request_log`` (when given) as ``{"method", "path", "query",
+"accept"}``; resources named in ``forbidden`` answer 403 like an RBAC denial.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from ..errors import SourceError
+from ..sources import Source
+from .resources import CATALOGUE, ApiResource, group_versions
+from .selectors import SelectorError, field_matcher, label_matcher
+from .tables import to_table
+
+#: the user name of the kubeconfig and of 403 messages
+SNAPSHOT_USER = "k8srun-snapshot"
+
+_ALL_CATEGORY = {"pods", "services", "deployments", "replicasets", "daemonsets", "statefulsets", "jobs",
+                 "replicationcontrollers"}
+_SNAPSHOT_RESOURCE_VERSION = "1"
+
+Response = tuple[int, str, bytes]
+
+
+class ApiError(Exception):
+    """An error the API answers with a ``Status`` object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+def status_object(code: int, reason: str, message: str, details: dict | None = None) -> dict:
+    """A ``v1 Status`` failure, as the API server returns errors."""
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": message, "reason": reason, "code": code}
+    if details:
+        status["details"] = details
+    return status
+
+
+def _json(body: object, code: int = 200) -> Response:
+    return code, "application/json", json.dumps(body).encode()
+
+
+def _encode_continue(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_continue(token: str) -> int:
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ApiError(400, "BadRequest", f"continue key is not valid: {token!r}") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise ApiError(400, "BadRequest", f"continue key is not valid: {token!r}")
+    return offset
+
+
+def _version_info(source: Source) -> dict:
+    meta = source.meta()
+    git_version = str(meta.get("cluster_version") or meta.get("server_version") or "")
+    if not git_version:
+        try:
+            nodes = source.list("nodes")
+        except SourceError:
+            nodes = []
+        kubelets = [n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion") for n in nodes]
+        git_version = next((v for v in kubelets if v), "v0.0.0-snapshot")
+    major, _, rest = git_version.lstrip("v").partition(".")
+    minor = rest.split(".", 1)[0]
+    return {"major": major, "minor": minor, "gitVersion": git_version, "gitCommit": "", "gitTreeState": "",
+            "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}
+
+
+class SnapshotApi:
+    """Answers Kubernetes API requests from a Source, read-only."""
+
+    def __init__(self, source: Source, *, forbidden: frozenset[str] | set[str] = frozenset(),
+                 request_log: list | None = None):
+        self.source = source
+        self.forbidden = frozenset(forbidden)
+        self.request_log = request_log
+        self.server_address = ""
+
+    def handle(self, method: str, target: str, accept: str) -> Response:
+        """``(status, content type, body)`` for one request."""
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        if self.request_log is not None:
+            self.request_log.append({"method": method, "path": parts.path, "query": query, "accept": accept})
+        try:
+            if method not in ("GET", "HEAD"):
+                raise ApiError(405, "MethodNotAllowed",
+                               f"{method} is not allowed: this API serves a read-only snapshot")
+            if query.get("watch") in ("true", "1") or "/watch/" in parts.path + "/":
+                raise ApiError(400, "BadRequest", "watch is not supported: this API serves a snapshot "
+                               "that never changes")
+            return self._get(parts.path.rstrip("/") or "/", query, accept)
+        except ApiError as exc:
+            return _json(status_object(exc.code, exc.reason, exc.message, exc.details), exc.code)
+        except SelectorError as exc:
+            return _json(status_object(400, "BadRequest", str(exc)), 400)
+        except SourceError as exc:
+            return _json(status_object(503, "ServiceUnavailable", f"snapshot cannot answer: {exc}"), 503)
+
+    # -- routing ---------------------------------------------------------------------------------
+
+    def _get(self, path: str, query: dict, accept: str) -> Response:
+        if path == "/version":
+            return _json(_version_info(self.source))
+        if path == "/api":
+            return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}]})
+        if path == "/apis":
+            return _json(self._group_list())
+        segments = path.strip("/").split("/")
+        if segments[0] == "api" and len(segments) >= 2:
+            group_version, rest = segments[1], segments[2:]
+        elif segments[0] == "apis" and len(segments) >= 3:
+            group_version, rest = "/".join(segments[1:3]), segments[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        resources = group_versions().get(group_version)
+        if resources is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if not rest:
+            return _json(self._resource_list(group_version, resources))
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        by_plural = {r.plural: r for r in resources}
+        resource = by_plural.get(rest[0])
+        if resource is None or (namespace and not resource.namespaced) or len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if resource.plural in self.forbidden:
+            self._deny(resource, namespace, "get" if len(rest) > 1 else "list")
+        if len(rest) == 1:
+            return self._list(resource, namespace, query, accept)
+        name = rest[1]
+        if len(rest) == 3:
+            if resource.plural == "pods" and rest[2] == "log" and namespace:
+                return self._log(namespace, name, query)
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return self._object(resource, namespace, name, query, accept)
+
+    def _deny(self, resource: ApiResource, namespace: str | None, verb: str) -> None:
+        where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+        raise ApiError(403, "Forbidden",
+                       f'{resource.plural} is forbidden: User "{SNAPSHOT_USER}" cannot {verb} resource '
+                       f'"{resource.plural}" in API group "{resource.group}"{where}',
+                       {"kind": resource.plural})
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _group_list() -> dict:
+        groups = []
+        for group_version in group_versions():
+            if "/" not in group_version:
+                continue
+            name, version = group_version.split("/")
+            entry = {"groupVersion": group_version, "version": version}
+            groups.append({"name": name, "versions": [entry], "preferredVersion": entry})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    @staticmethod
+    def _resource_list(group_version: str, resources: list[ApiResource]) -> dict:
+        entries = []
+        for r in resources:
+            entry = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
+                     "kind": r.kind, "verbs": ["get", "list"]}
+            if r.short_names:
+                entry["shortNames"] = list(r.short_names)
+            if r.plural in _ALL_CATEGORY:
+                entry["categories"] = ["all"]
+            entries.append(entry)
+            if r.plural == "pods":
+                entries.append({"name": "pods/log", "singularName": "", "namespaced": True,
+                                "kind": "Pod", "verbs": ["get"]})
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                "resources": entries}
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def _namespaces(self) -> list[dict]:
+        try:
+            return self.source.list("namespaces")
+        except SourceError:
+            return [{"metadata": {"name": name}, "status": {"phase": "Active"}}
+                    for name in self.source.namespaces()]
+
+    def _all(self, resource: ApiResource, namespace: str | None) -> list[dict]:
+        if resource.plural == "namespaces":
+            return self._namespaces()
+        if namespace and namespace not in {n["metadata"]["name"] for n in self._namespaces()}:
+            return []  # the API server lists nothing in a namespace that does not exist
+        return self.source.list(resource.plural, namespace)
+
+    def _list(self, resource: ApiResource, namespace: str | None, query: dict, accept: str) -> Response:
+        objects = self._all(resource, namespace)
+        labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
+        objects = [o for o in objects if labels(o) and fields(o)]
+        offset = _decode_continue(query["continue"]) if query.get("continue") else 0
+        limit = int(query["limit"]) if query.get("limit", "").isdigit() and int(query["limit"]) > 0 else 0
+        end = offset + limit if limit else len(objects)
+        page = objects[offset:end]
+        metadata: dict = {"resourceVersion": _SNAPSHOT_RESOURCE_VERSION}
+        if end < len(objects):
+            metadata["continue"] = _encode_continue(end)
+            metadata["remainingItemCount"] = len(objects) - end
+        if "as=Table" in accept:
+            typed = [{"kind": resource.kind, "apiVersion": resource.group_version, **o} for o in page]
+            return _json(to_table(resource.kind, typed, self.source.now(),
+                                  query.get("includeObject") or "Metadata", metadata))
+        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.group_version,
+                      "metadata": metadata, "items": page})
+
+    def _get_object(self, resource: ApiResource, namespace: str | None, name: str) -> dict:
+        found = next((o for o in self._all(resource, namespace) if o["metadata"]["name"] == name), None)
+        if found is None:
+            raise ApiError(404, "NotFound", f'{resource.plural}{"." + resource.group if resource.group else ""} '
+                           f'"{name}" not found', {"name": name, "group": resource.group, "kind": resource.plural})
+        return {"kind": resource.kind, "apiVersion": resource.group_version, **found}
+
+    def _object(self, resource: ApiResource, namespace: str | None, name: str, query: dict,
+                accept: str) -> Response:
+        found = self._get_object(resource, namespace, name)
+        if "as=Table" in accept:
+            return _json(to_table(resource.kind, [found], self.source.now(),
+                                  query.get("includeObject") or "Metadata",
+                                  {"resourceVersion": _SNAPSHOT_RESOURCE_VERSION}))
+        return _json(found)
+
+    def _log(self, namespace: str, pod_name: str, query: dict) -> Response:
+        pod = self._get_object(CATALOGUE["pods"], namespace, pod_name)
+        containers = [c["name"] for c in pod.get("spec", {}).get("containers") or []]
+        init_containers = [c["name"] for c in pod.get("spec", {}).get("initContainers") or []]
+        container = query.get("container") or ""
+        if not container:
+            if len(containers) != 1:
+                message = (f"a container name must be specified for pod {pod_name}, "
+                           f"choose one of: [{' '.join(containers)}]")
+                if init_containers:
+                    message += f" or one of the init containers: [{' '.join(init_containers)}]"
+                raise ApiError(400, "BadRequest", message)
+            container = containers[0]
+        if container not in containers + init_containers:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
+        tail = query.get("tailLines", "")
+        tail_lines = int(tail) if tail.lstrip("-").isdigit() and int(tail) >= 0 else None
+        try:
+            text = self.source.logs(namespace, pod_name, container, previous=query.get("previous") == "true",
+                                    tail_lines=tail_lines)
+        except SourceError as exc:
+            raise ApiError(400, "BadRequest", str(exc)) from None
+        body = text.encode()
+        if query.get("limitBytes", "").isdigit():
+            body = body[:int(query["limitBytes"])]
+        return 200, "text/plain", body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        code, content_type, body = self.server.api.handle(self.command, self.path, self.headers.get("Accept", ""))
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        """Requests go to ``request_log``, not stderr."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: SnapshotApi):
+        super().__init__(address, _Handler)
+        self.api = api
+
+
+def kubeconfig_text(url: str) -> str:
+    """A kubeconfig whose current context points at ``url`` (a placeholder token user)."""
+    name = SNAPSHOT_USER
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": name, "cluster": {"server": url}}],
+        "users": [{"name": name, "user": {"token": "read-only-snapshot"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}],
+        "current-context": name,
+    }, sort_keys=False)
+
+
+@contextlib.contextmanager
+def serving(source: Source, port: int = 0, *, host: str = "127.0.0.1", kubeconfig_dir: str | Path | None = None,
+            forbidden: frozenset[str] | set[str] = frozenset(),
+            request_log: list | None = None) -> Iterator[tuple[str, str]]:
+    """Serve ``source`` in a background thread; yields ``(url, kubeconfig path)``, stops on exit."""
+    api = SnapshotApi(source, forbidden=forbidden, request_log=request_log)
+    try:
+        server = _Server((host, port), api)
+    except OSError as exc:
+        raise SourceError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    bound_host, bound_port = server.server_address[:2]
+    api.server_address = f"{bound_host}:{bound_port}"
+    url = f"http://{bound_host}:{bound_port}"
+    thread = threading.Thread(target=server.serve_forever, name="k8srun-serve", daemon=True)
+    with tempfile.TemporaryDirectory(prefix="k8srun-serve-", dir=kubeconfig_dir) as config_dir:
+        kubeconfig = Path(config_dir) / "kubeconfig"
+        kubeconfig.write_text(kubeconfig_text(url))
+        thread.start()
+        try:
+            yield url, str(kubeconfig)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()

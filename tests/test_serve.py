@@ -1,0 +1,441 @@
+"""`k8srun serve`: the real kubectl against a snapshot served read-only.
+
+Every kubectl call uses ``--kubeconfig`` from :func:`k8srun.serve.serving`
+and a per-test ``--cache-dir``; the server runs in-process on a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from k8srun.serve import serving
+from k8srun.sources.snapshot import SnapshotSource
+
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
+
+CAPTURED_AT = "2024-05-01T12:00:00Z"
+
+
+def _meta(name, namespace=None, uid=None, created="2024-05-01T10:00:00Z", labels=None):
+    meta = {"name": name, "uid": uid or f"uid-{namespace or 'cluster'}-{name}", "creationTimestamp": created,
+            "resourceVersion": "100"}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = labels
+    return meta
+
+
+def _pod(namespace, name, *, node="node-a", phase="Running", containers=("app",), restarts=0, ready=True,
+         init=(), labels=None, waiting=None):
+    statuses = []
+    for c in containers:
+        state = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": "2024-05-01T11:00:00Z"}}
+        status = {"name": c, "image": f"example/{c}:1", "imageID": "", "ready": ready and not waiting,
+                  "restartCount": restarts, "started": not waiting, "state": state, "lastState": {}}
+        if restarts:
+            status["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error",
+                                                  "startedAt": "2024-05-01T11:50:00Z",
+                                                  "finishedAt": "2024-05-01T11:55:00Z"}}
+        statuses.append(status)
+    pod = {
+        "metadata": _meta(name, namespace, labels=labels or {"app": name.rsplit("-", 1)[0]}),
+        "spec": {"containers": [{"name": c, "image": f"example/{c}:1"} for c in containers],
+                 "initContainers": [{"name": c, "image": f"example/{c}:1"} for c in init],
+                 "restartPolicy": "Always"},
+        "status": {"phase": phase, "podIP": "10.244.0.%d" % (len(name) % 250 + 2),
+                   "containerStatuses": statuses if phase == "Running" else [],
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+    if not init:
+        del pod["spec"]["initContainers"]
+    if node:
+        pod["spec"]["nodeName"] = node
+    return pod
+
+
+def _event(namespace, obj_kind, obj_name, reason, message, last, *, type_="Normal", count=1, uid=None):
+    return {
+        "metadata": _meta(f"{obj_name}.{reason.lower()}{last[-3:-1]}", namespace),
+        "involvedObject": {"kind": obj_kind, "namespace": namespace, "name": obj_name,
+                           "uid": uid or f"uid-{namespace}-{obj_name}", "apiVersion": "v1"},
+        "reason": reason, "message": message, "type": type_, "count": count,
+        "firstTimestamp": "2024-05-01T10:00:00Z", "lastTimestamp": last,
+        "source": {"component": "kubelet", "host": "node-a"},
+    }
+
+
+def _node(name, ready="True"):
+    return {
+        "metadata": _meta(name, labels={"kubernetes.io/hostname": name, "node-role.kubernetes.io/worker": ""}),
+        "spec": {"podCIDR": "10.244.0.0/24"},
+        "status": {"conditions": [{"type": "Ready", "status": ready, "reason": "KubeletReady",
+                                   "lastHeartbeatTime": "2024-05-01T11:59:00Z",
+                                   "lastTransitionTime": "2024-05-01T10:00:00Z", "message": "kubelet is ready"}],
+                   "addresses": [{"type": "InternalIP", "address": "192.168.0.10"},
+                                 {"type": "Hostname", "address": name}],
+                   "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                   "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                   "nodeInfo": {"kubeletVersion": "v1.30.2", "osImage": "Debian GNU/Linux 12",
+                                "kernelVersion": "6.1.0", "containerRuntimeVersion": "containerd://1.7.0",
+                                "architecture": "amd64", "operatingSystem": "linux"}},
+    }
+
+
+def _list(kind, items, api_version="v1"):
+    return {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": "100"}, "items": items}
+
+
+def _write(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def _logs_block(namespace, pod, container, text):
+    return (f"==== START logs for container {container} of pod {namespace}/{pod} ====\n{text}"
+            f"==== END logs for container {container} of pod {namespace}/{pod} ====\n")
+
+
+def write_bundle(root: Path, *, extra_pods: int = 0) -> Path:
+    """A small k8srun bundle in kubectl's dump layout: 2 namespaces, a crash-looping pod, events, logs."""
+    _write(root / "k8srun.json", {"captured_at": CAPTURED_AT, "cluster_version": "v1.30.2",
+                                  "gathered": ["nodes", "pods", "events"], "errors": []})
+    _write(root / "nodes.json", _list("NodeList", [_node("node-a"), _node("node-b", ready="False")]))
+    _write(root / "namespaces.json", _list("NamespaceList", [
+        {"metadata": _meta(n), "status": {"phase": "Active"}} for n in ("default", "kube-system", "shop")]))
+    pods = {
+        "default": [_pod("default", "web-0", containers=("app", "sidecar"), init=("setup",)),
+                    _pod("default", "api-7f9c", restarts=4, ready=False, waiting="CrashLoopBackOff"),
+                    _pod("default", "pending-1", node=None, phase="Pending")],
+        "kube-system": [_pod("kube-system", "coredns-abc", labels={"k8s-app": "kube-dns"})],
+        "shop": [_pod("shop", f"cart-{i}", node="node-b") for i in range(extra_pods)],
+    }
+    events = {
+        "default": [
+            _event("default", "Pod", "api-7f9c", "BackOff", "Back-off restarting failed container app",
+                   "2024-05-01T11:58:00Z", type_="Warning", count=12),
+            _event("default", "Pod", "api-7f9c", "Pulled", "Container image \"example/app:1\" already present",
+                   "2024-05-01T11:40:00Z"),
+            _event("default", "Pod", "pending-1", "FailedScheduling",
+                   "0/2 nodes are available: 2 Insufficient cpu.", "2024-05-01T11:59:30Z", type_="Warning"),
+            _event("default", "Pod", "web-0", "Started", "Started container app", "2024-05-01T10:01:00Z"),
+        ],
+        "kube-system": [], "shop": [],
+    }
+    for ns, ns_pods in pods.items():
+        _write(root / ns / "pods.json", _list("PodList", ns_pods))
+        _write(root / ns / "events.json", _list("EventList", events[ns]))
+        for name, kind, api in (("replication-controllers", "ReplicationControllerList", "v1"),
+                                ("daemonsets", "DaemonSetList", "apps/v1"),
+                                ("statefulsets", "StatefulSetList", "apps/v1")):
+            _write(root / ns / f"{name}.json", _list(kind, [], api))
+        for pod in ns_pods:
+            name = pod["metadata"]["name"]
+            containers = [c["name"] for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]]
+            _write_text(root / ns / name / "logs.txt", "".join(
+                _logs_block(ns, name, c, f"{c} of {name}: line 1\n{c} of {name}: line 2\n") for c in containers))
+            if any(s["restartCount"] for s in pod["status"]["containerStatuses"]):
+                _write_text(root / ns / name / "logs-previous.txt", _logs_block(
+                    ns, name, "app", "starting\npanic: cannot connect to db:5432\n"))
+    _write(root / "default" / "services.json", _list("ServiceList", [
+        {"metadata": _meta("web", "default"), "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.20",
+                                                       "selector": {"app": "web"},
+                                                       "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}]}}]))
+    _write(root / "default" / "endpoints.json", _list("EndpointsList", [
+        {"metadata": _meta("web", "default"), "subsets": [
+            {"addresses": [{"ip": "10.244.0.7", "targetRef": {"kind": "Pod", "name": "web-0"}}],
+             "ports": [{"port": 8080, "protocol": "TCP"}]}]}]))
+    _write(root / "default" / "deployments.json", _list("DeploymentList", [
+        {"metadata": _meta("api", "default"), "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}},
+                                                       "template": {"spec": {"containers": [
+                                                           {"name": "app", "image": "example/app:1"}]}}},
+         "status": {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 0, "availableReplicas": 0}}], "apps/v1"))
+    _write(root / "default" / "replicasets.json", _list("ReplicaSetList", [
+        {"metadata": _meta("api-7f9", "default", labels={"app": "api"}),
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}},
+         "status": {"replicas": 1, "readyReplicas": 0}}], "apps/v1"))
+    for ns in ("kube-system", "shop"):
+        for name, kind, api in (("services", "ServiceList", "v1"), ("endpoints", "EndpointsList", "v1"),
+                                ("deployments", "DeploymentList", "apps/v1"),
+                                ("replicasets", "ReplicaSetList", "apps/v1")):
+            _write(root / ns / f"{name}.json", _list(kind, [], api))
+    return root
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    """SnapshotSource over a freshly written test bundle."""
+    with SnapshotSource(write_bundle(tmp_path / "bundle", extra_pods=2)) as source:
+        yield source
+
+
+@pytest.fixture
+def served(bundle):
+    """(url, kubeconfig, request log) of the bundle served on a free port."""
+    request_log: list[dict] = []
+    with serving(bundle, request_log=request_log) as (url, kubeconfig):
+        yield url, kubeconfig, request_log
+
+
+@pytest.fixture
+def kubectl(served, tmp_path):
+    """Run the real kubectl against the served bundle: ``kubectl(*args) -> CompletedProcess``."""
+    if KUBECTL is None:
+        pytest.skip("kubectl not installed")
+    _, kubeconfig, _ = served
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "--cache-dir", str(tmp_path / "cache"),
+                               "--request-timeout", "20s", *args], capture_output=True, text=True, timeout=60)
+    return run
+
+
+def _get(url: str, path: str, accept: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(url + path, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _rows(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()[1:] if line.strip()]
+
+
+def test_get_pods_all_namespaces_shows_every_pod_with_its_status(kubectl):
+    result = kubectl("get", "pods", "-A")
+    assert result.returncode == 0, result.stderr
+    rows = {row[1]: row for row in _rows(result.stdout)}
+    assert set(rows) == {"web-0", "api-7f9c", "pending-1", "coredns-abc", "cart-0", "cart-1"}
+    assert rows["api-7f9c"][:5] == ["default", "api-7f9c", "0/1", "CrashLoopBackOff", "4"]
+    assert rows["web-0"][2:4] == ["2/2", "Running"]
+    assert rows["pending-1"][3] == "Pending"
+
+
+def test_get_pods_wide_in_one_namespace_shows_nodes(kubectl):
+    result = kubectl("get", "pods", "-n", "shop", "-o", "wide")
+    assert result.returncode == 0, result.stderr
+    assert "NODE" in result.stdout.splitlines()[0]
+    assert [(row[0], row[6]) for row in _rows(result.stdout)] == [("cart-0", "node-b"), ("cart-1", "node-b")]
+
+
+def test_get_nodes_shows_ready_and_not_ready(kubectl):
+    result = kubectl("get", "nodes")
+    assert result.returncode == 0, result.stderr
+    assert [row[:2] for row in _rows(result.stdout)] == [["node-a", "Ready"], ["node-b", "NotReady"]]
+
+
+def test_describe_crashlooping_pod_shows_its_events_from_the_bundle(kubectl, served):
+    result = kubectl("describe", "pod", "api-7f9c")
+    assert result.returncode == 0, result.stderr
+    assert "Restart Count:  4" in result.stdout
+    events = result.stdout.split("\nEvents:", 1)[1]
+    assert "Back-off restarting failed container app" in events
+    assert "FailedScheduling" not in events  # another pod's event
+    selectors = [r["query"].get("fieldSelector", "") for r in served[2] if r["path"].endswith("/events")]
+    assert any("involvedObject.name=api-7f9c" in s and "involvedObject.uid=uid-default-api-7f9c" in s
+               for s in selectors)
+
+
+def test_describe_healthy_pod_shows_only_its_own_events(kubectl):
+    result = kubectl("describe", "pod", "web-0")
+    assert result.returncode == 0, result.stderr
+    events = result.stdout.split("\nEvents:", 1)[1]
+    assert "Started container app" in events
+    assert "Back-off" not in events
+
+
+def test_describe_node_lists_only_pods_on_that_node(kubectl):
+    result = kubectl("describe", "node", "node-b")
+    assert result.returncode == 0, result.stderr
+    assert "Non-terminated Pods:          (2 in total)" in result.stdout
+    assert "cart-0" in result.stdout and "web-0" not in result.stdout
+
+
+def test_logs_current_named_container_and_tail(kubectl):
+    default = kubectl("logs", "web-0")
+    assert default.returncode == 0, default.stderr
+    assert default.stdout == "app of web-0: line 1\napp of web-0: line 2\n"
+    tail = kubectl("logs", "web-0", "-c", "sidecar", "--tail", "1")
+    assert tail.stdout == "sidecar of web-0: line 2\n"
+
+
+def test_logs_previous_of_a_restarted_container(kubectl):
+    result = kubectl("logs", "api-7f9c", "--previous")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "starting\npanic: cannot connect to db:5432\n"
+
+
+def test_logs_previous_of_a_never_restarted_container_is_a_clear_error(kubectl):
+    result = kubectl("logs", "web-0", "-c", "app", "--previous")
+    assert result.returncode != 0
+    assert "no previous logs of container app of pod default/web-0" in result.stderr
+
+
+def test_get_events_sorted_by_last_timestamp(kubectl):
+    result = kubectl("get", "events", "-n", "default", "--sort-by", ".lastTimestamp")
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    reason_at = header.index("REASON")
+    reasons = [line[reason_at:].split()[0] for line in lines]
+    assert reasons == ["Started", "Pulled", "BackOff", "FailedScheduling"]
+    assert "2m (x12 over 120m)" in lines[2]
+
+
+def test_get_services_endpoints_deployments_replicasets(kubectl):
+    svc = kubectl("get", "svc,endpoints")
+    assert svc.returncode == 0, svc.stderr
+    assert "service/web" in svc.stdout and "10.96.0.20" in svc.stdout
+    assert "endpoints/web" in svc.stdout and "10.244.0.7:8080" in svc.stdout
+    apps = kubectl("get", "deploy,rs")
+    assert apps.returncode == 0, apps.stderr
+    assert "deployment.apps/api" in apps.stdout and "replicaset.apps/api-7f9" in apps.stdout
+
+
+def test_missing_object_is_a_not_found_status(kubectl, served):
+    result = kubectl("get", "pod", "nosuch")
+    assert result.returncode != 0
+    assert 'pods "nosuch" not found' in result.stderr
+    code, body = _get(served[0], "/api/v1/namespaces/default/pods/nosuch")
+    assert (code, body["kind"], body["reason"]) == (404, "Status", "NotFound")
+
+
+def test_single_object_carries_kind_and_api_version(served):
+    code, body = _get(served[0], "/apis/apps/v1/namespaces/default/deployments/api")
+    assert (code, body["kind"], body["apiVersion"], body["metadata"]["name"]) == (200, "Deployment", "apps/v1", "api")
+
+
+def test_writes_are_refused_as_read_only(kubectl, served):
+    result = kubectl("delete", "pod", "web-0")
+    assert result.returncode != 0
+    assert "read-only snapshot" in result.stderr
+    request = urllib.request.Request(served[0] + "/api/v1/namespaces/default/pods", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    status = json.loads(refused.value.read())
+    assert (refused.value.code, status["reason"]) == (405, "MethodNotAllowed")
+    assert kubectl("get", "pod", "web-0").returncode == 0  # still there
+
+
+def test_watch_is_refused_cleanly(served):
+    code, body = _get(served[0], "/api/v1/namespaces/default/pods?watch=true")
+    assert (code, body["kind"]) == (400, "Status")
+    assert "watch is not supported" in body["message"]
+
+
+def test_pagination_follows_continue_tokens_to_every_pod(served):
+    url, seen, path = served[0], [], "/api/v1/pods?limit=2"
+    pages = 0
+    while True:
+        code, page = _get(url, path)
+        assert code == 200 and len(page["items"]) <= 2
+        seen += [p["metadata"]["name"] for p in page["items"]]
+        pages += 1
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+        path = f"/api/v1/pods?limit=2&continue={token}"
+    assert pages == 3
+    assert sorted(seen) == sorted(["web-0", "api-7f9c", "pending-1", "coredns-abc", "cart-0", "cart-1"])
+    code, body = _get(url, "/api/v1/pods?limit=2&continue=garbage")
+    assert (code, body["reason"]) == (400, "BadRequest")
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("labelSelector=app%3Dweb", {"web-0"}),
+    ("labelSelector=app%20in%20(web,api)", {"web-0", "api-7f9c"}),
+    ("labelSelector=app%20notin%20(web,api),!k8s-app", {"pending-1", "cart-0", "cart-1"}),
+    ("fieldSelector=spec.nodeName%3Dnode-b", {"cart-0", "cart-1"}),
+    ("fieldSelector=status.phase!%3DRunning", {"pending-1"}),
+    ("fieldSelector=metadata.name%3Dcoredns-abc", {"coredns-abc"}),
+])
+def test_label_and_field_selectors(served, query, expected):
+    code, body = _get(served[0], "/api/v1/pods?" + query)
+    assert code == 200
+    assert {p["metadata"]["name"] for p in body["items"]} == expected
+
+
+def test_forbidden_resource_answers_like_rbac(bundle, tmp_path):
+    with serving(bundle, forbidden={"pods"}) as (url, _):
+        code, body = _get(url, "/api/v1/namespaces/default/pods")
+        assert (code, body["reason"]) == (403, "Forbidden")
+        assert 'User "k8srun-snapshot" cannot list resource "pods"' in body["message"]
+        assert _get(url, "/api/v1/nodes")[0] == 200
+
+
+def test_resource_missing_from_a_plain_dump_is_service_unavailable(tmp_path):
+    root = write_bundle(tmp_path / "b")
+    for gathered in root.glob("*/endpoints.json"):
+        gathered.unlink()
+    with SnapshotSource(root) as source, serving(source) as (url, _):
+        code, body = _get(url, "/api/v1/endpoints")
+        assert (code, body["reason"]) == (503, "ServiceUnavailable")
+        assert "endpoints not in this bundle" in body["message"]
+
+
+def test_cluster_info_dump_reloads_as_the_same_snapshot(kubectl, bundle, tmp_path):
+    out = tmp_path / "dump"
+    result = kubectl("cluster-info", "dump", "-A", "--output-directory", str(out))
+    assert result.returncode == 0, result.stderr
+    with SnapshotSource(out) as dump:
+        def ids(source, resource):
+            return sorted((o["metadata"].get("namespace", ""), o["metadata"]["name"], o["metadata"]["uid"])
+                          for o in source.list(resource))
+        for resource in ("nodes", "pods", "events", "services", "deployments", "replicasets"):
+            assert ids(dump, resource) == ids(bundle, resource), resource
+        assert {p["metadata"]["name"]: p["status"]["phase"] for p in dump.list("pods")} == \
+               {p["metadata"]["name"]: p["status"]["phase"] for p in bundle.list("pods")}
+        for pod in bundle.list("pods"):
+            ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+            for container in [c["name"] for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]]:
+                assert dump.logs(ns, name, container) == bundle.logs(ns, name, container)
+
+
+def test_unknown_namespace_is_empty_like_the_api_server(kubectl):
+    result = kubectl("get", "pods", "-n", "nosuch")
+    assert result.returncode == 0, result.stderr
+    assert "No resources found in nosuch namespace." in result.stderr
+    assert kubectl("get", "pod", "web-0", "-n", "nosuch").returncode != 0
+
+
+def test_cli_prints_kubeconfig_serves_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import sys
+
+    root = write_bundle(tmp_path / "b")
+    server = subprocess.Popen([sys.executable, "-m", "k8srun.cli", "serve", str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        lines = [server.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("serving ") and " read-only at http://127.0.0.1:" in lines[0], lines
+        url = lines[0].rsplit(" ", 1)[1].strip()
+        kubeconfig = lines[1].split("kubeconfig: ", 1)[1].strip()
+        assert f"server: {url}" in Path(kubeconfig).read_text()
+        code, body = _get(url, "/api/v1/namespaces/default/pods/web-0")
+        assert (code, body["metadata"]["name"]) == (200, "web-0")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=20)
+    assert server.returncode == 0, err
+    assert not Path(kubeconfig).exists()
+
+
+def test_cli_rejects_a_bad_port(tmp_path, capsys):
+    from k8srun.cli import main
+
+    assert main(["serve", str(write_bundle(tmp_path / "b")), "--port", "70000"]) == 2
+    assert "parameter '--port': port must be between 1 and 65535" in capsys.readouterr().err
