@@ -1,0 +1,245 @@
+"""triage: cheap cluster-wide checks that rank suspects and name the runbook to open next (TRIAGE-001).
+
+Suspects, each one TRIAGE-001 finding (severity overridden per suspect):
+
+==========================  ========  ==================================
+suspect                     severity  runbook (parameters)
+==========================  ========  ==================================
+node not Ready              critical  node-notready (node)
+Service, no ready endpoint  critical  service-routing (namespace, service, port); dns for kube-dns
+pods not Running, grouped   error     pod-crashloop / pod-pending (namespace, pod); kube-system
+by (namespace, status)                components to dns / service-routing / pod-network / control-plane
+Warning events by reason    warning   by reason (FailedScheduling -> pod-pending, BackOff -> pod-crashloop ...)
+on objects not already
+suspected, seen in the
+last hour
+==========================  ========  ==================================
+
+``suspects(...)`` returns the ranked DataFrame: rank, severity, what, object,
+reason, count, runbook, parameters (dict) — highest severity first, then
+kube-system before other namespaces, then by count.
+
+``warning_events_by_reason(events, now)`` returns: namespace, reason, kind,
+objects (count of distinct objects), count (sum of event counts),
+first_seen, last_seen, recent (bool: last seen within ``RECENT``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..model import Finding, Severity, finding
+from . import event_rows
+
+REQUIRES: dict[str, list[str]] = {"TRIAGE-001": ["pods", "nodes", "events", "services", "endpoints"]}
+
+#: Warning events older than this (relative to ``now``) are history, not suspects
+RECENT = dt.timedelta(hours=1)
+SUSPECT_COLUMNS = ["rank", "severity", "what", "object", "reason", "count", "runbook", "parameters"]
+HEALTHY_STATUSES = {"Running", "Completed", "Succeeded"}
+PENDING_STATUSES = {"Pending", "ContainerCreating", "ErrImagePull", "ImagePullBackOff",
+                    "InvalidImageName", "ErrImageNeverPull", "PodInitializing"}
+#: kube-system pod name prefix -> the runbook that covers that component
+SYSTEM_COMPONENTS = {
+    "coredns": "dns", "kube-dns": "dns", "kube-proxy": "service-routing",
+    "cilium": "pod-network", "flannel": "pod-network", "kube-flannel": "pod-network",
+    "calico": "pod-network", "weave": "pod-network",
+    "etcd": "control-plane", "kube-apiserver": "control-plane",
+}
+#: Warning event reason -> runbook, for events on Pods
+EVENT_RUNBOOKS = {
+    "FailedScheduling": "pod-pending", "FailedMount": "pod-pending", "FailedAttachVolume": "pod-pending",
+    "ErrImagePull": "pod-pending", "BackOff": "pod-crashloop", "Unhealthy": "pod-crashloop",
+    "Failed": "pod-crashloop", "FailedCreatePodSandBox": "pod-network", "NodeNotReady": "node-notready",
+}
+_CATEGORY_ORDER = {"node": 0, "service": 1, "system-pods": 2, "pods": 3, "events": 4}
+
+
+def _suspect(category: str, severity: str, what: str, obj: str, reason: str, count: int,
+             runbook: str, parameters: dict, detail: str, evidence: dict) -> dict:
+    return {"category": category, "severity": severity, "what": what, "object": obj, "reason": reason,
+            "count": int(count), "runbook": runbook, "parameters": parameters, "detail": detail,
+            "evidence": evidence}
+
+
+# ---------------------------------------------------------------- nodes
+
+def node_suspects(nodes: pd.DataFrame) -> list[dict]:
+    """Nodes whose Ready condition is not True."""
+    out = []
+    for _, node in nodes[nodes["ready"] != "True"].iterrows():
+        since = "" if pd.isna(node["ready_since"]) else f" since {node['ready_since'].isoformat()}"
+        detail = (f"node {node['name']} is NotReady (Ready={node['ready']}, {node['ready_reason'] or 'no reason'}"
+                  f"{since}): open node-notready with node={node['name']}")
+        rows = node[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
+        out.append(_suspect("node", "critical", "node NotReady", f"node/{node['name']}",
+                            node["ready_reason"] or f"Ready={node['ready']}", 1, "node-notready",
+                            {"node": node["name"]}, detail, {"node": rows}))
+    return out
+
+
+# ------------------------------------------------------------- services
+
+def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame) -> list[dict]:
+    """Services with a selector whose Endpoints have no ready address."""
+    out = []
+    for _, svc in services.iterrows():
+        if not svc["selector"] or svc["type"] == "ExternalName":
+            continue
+        mine = endpoints[(endpoints["namespace"] == svc["namespace"]) & (endpoints["service"] == svc["name"])]
+        if mine["ready"].astype(bool).any():
+            continue
+        not_ready = mine["ip"].nunique()
+        selector = ",".join(f"{k}={v}" for k, v in svc["selector"].items())
+        key = f"{svc['namespace']}/{svc['name']}"
+        if key in ("kube-system/kube-dns", "kube-system/coredns"):
+            runbook, parameters = "dns", {"dns_service": key}
+        else:
+            ports = svc["ports"] or [{}]
+            runbook = "service-routing"
+            parameters = {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}
+        detail = (f"Service {key} has no ready endpoint (selector {selector}; {not_ready} not-ready "
+                  f"address(es)): open {runbook}")
+        evidence = {"service": svc[["namespace", "name", "type", "cluster_ip", "selector"]],
+                    "endpoints": mine[["ip", "port", "ready", "target_name"]]}
+        out.append(_suspect("service", "critical", "Service without ready endpoints", f"service/{key}",
+                            "no ready endpoints", max(not_ready, 1), runbook, parameters, detail, evidence))
+    return out
+
+
+# ----------------------------------------------------------------- pods
+
+def _pod_runbook(namespace: str, name: str, status: str) -> str:
+    if namespace == "kube-system":
+        for prefix, runbook in SYSTEM_COMPONENTS.items():
+            if name.startswith(prefix):
+                return runbook
+    return "pod-pending" if status in PENDING_STATUSES else "pod-crashloop"
+
+
+def _runbook_parameters(runbook: str, namespace: str, pods: list[str]) -> dict:
+    if runbook in ("pod-pending", "pod-crashloop"):
+        return {"namespace": namespace, "pod": pods[0] if len(pods) == 1 else ""}
+    if runbook == "dns":
+        return {"dns_service": "kube-system/kube-dns"}
+    return {}
+
+
+def unhealthy_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """Pods not Running (Completed/Succeeded excluded), or Running but not Ready."""
+    not_running = ~pods["status"].isin(HEALTHY_STATUSES) & (pods["phase"] != "Succeeded")
+    not_ready = (pods["status"] == "Running") & (pods["ready_count"] < pods["container_count"])
+    return pods[not_running | not_ready]
+
+
+def pod_suspects(pods: pd.DataFrame) -> list[dict]:
+    """Unhealthy pods grouped by (namespace, status, runbook)."""
+    bad = unhealthy_pods(pods).copy()
+    if bad.empty:
+        return []
+    bad["group_status"] = [("Running (not Ready)" if s == "Running" else s) for s in bad["status"]]
+    bad["runbook"] = [_pod_runbook(ns, n, s) for ns, n, s in zip(bad["namespace"], bad["name"], bad["status"])]
+    out = []
+    for (namespace, status, runbook), group in bad.groupby(["namespace", "group_status", "runbook"], sort=False):
+        names = group["name"].tolist()
+        system = namespace == "kube-system"
+        parameters = _runbook_parameters(runbook, namespace, names)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        restarts = int(group["restarts"].sum())
+        detail = (f"{len(names)} pod(s) in {namespace} are {status}: {shown}"
+                  f"{f' ({restarts} restarts)' if restarts else ''}: open {runbook}"
+                  + "".join(f" {k}={v}" for k, v in parameters.items() if v))
+        evidence = {"pods": group[["namespace", "name", "status", "ready", "restarts", "node"]].head(5)}
+        out.append(_suspect("system-pods" if system else "pods", "error",
+                            "kube-system pods unhealthy" if system else "pods not Running",
+                            f"{namespace}/{names[0]}" if len(names) == 1 else f"{namespace}/({len(names)} pods)",
+                            status, len(names), runbook, parameters, detail, evidence))
+    return out
+
+
+# --------------------------------------------------------------- events
+
+def warning_events_by_reason(events: pd.DataFrame, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Warning events grouped by (namespace, reason, kind), newest group first."""
+    columns = ["namespace", "reason", "kind", "objects", "count", "first_seen", "last_seen", "recent"]
+    warnings = events[events["type"] == "Warning"]
+    if warnings.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = warnings.groupby(["namespace", "reason", "kind"]).agg(
+        objects=("name", "nunique"), count=("count", "sum"), first_seen=("first_seen", "min"),
+        last_seen=("last_seen", "max")).reset_index()
+    grouped["recent"] = True if now is None else grouped["last_seen"] >= pd.Timestamp(now) - RECENT
+    return grouped.sort_values("last_seen", ascending=False)[columns].reset_index(drop=True)
+
+
+def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects: set[tuple[str, str, str]]) -> list[dict]:
+    """Recent Warning events on objects no other suspect already covers, grouped by (namespace, reason, kind)."""
+    warnings = events[events["type"] == "Warning"]
+    if now is not None:
+        warnings = warnings[warnings["last_seen"] >= pd.Timestamp(now) - RECENT]
+    keys = list(zip(warnings["namespace"], warnings["kind"], warnings["name"]))
+    warnings = warnings[pd.Series([key not in known_objects for key in keys], index=warnings.index, dtype=bool)]
+    out = []
+    for (namespace, reason, kind), group in warnings.groupby(["namespace", "reason", "kind"], sort=False):
+        names = sorted(set(group["name"]))
+        if kind == "Node":
+            runbook, parameters = "node-notready", {"node": names[0]}
+        elif kind == "Pod":
+            runbook = EVENT_RUNBOOKS.get(reason, "pod-crashloop")
+            if reason == "Failed" and group["message"].str.contains("pull", case=False).any():
+                runbook = "pod-pending"
+            parameters = _runbook_parameters(runbook, namespace, names)
+        else:
+            runbook, parameters = "", {}
+        total = int(group["count"].sum())
+        where = f"{kind} {namespace + '/' if namespace else ''}{', '.join(names[:3])}"
+        advice = f"open {runbook}" if runbook else f"no runbook covers it: kubectl describe {kind.lower()} {names[0]}"
+        detail = (f"{total} Warning {reason} event(s) on {where}: \"{group.iloc[-1]['message'][:160]}\": {advice}")
+        out.append(_suspect("events", "warning", f"Warning events {reason}", where, reason, total,
+                            runbook, parameters, detail, {"events": event_rows(group, 3)}))
+    return out
+
+
+# ----------------------------------------------------------- ranking
+
+def _all_suspects(pods, nodes, events, services, endpoints, now) -> list[dict]:
+    found: list[dict] = []
+    if nodes is not None:
+        found += node_suspects(nodes)
+    if services is not None and endpoints is not None:
+        found += service_suspects(services, endpoints)
+    known: set[tuple[str, str, str]] = set()
+    if pods is not None:
+        found += pod_suspects(pods)
+        bad = unhealthy_pods(pods)
+        known |= {(ns, "Pod", n) for ns, n in zip(bad["namespace"], bad["name"])}
+    if nodes is not None:
+        bad_nodes = nodes[nodes["ready"] != "True"]["name"]
+        known |= {(ns, "Node", n) for n in bad_nodes for ns in ("", "default")}
+    if events is not None:
+        found += event_suspects(events, now, known)
+    found.sort(key=lambda s: (-int(Severity.parse(s["severity"])), _CATEGORY_ORDER[s["category"]], -s["count"]))
+    return found
+
+
+def suspects(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: pd.DataFrame | None,
+             services: pd.DataFrame | None, endpoints: pd.DataFrame | None,
+             now: dt.datetime | None = None) -> pd.DataFrame:
+    """The ranked suspects table (schema in the module docstring); None frames are skipped."""
+    rows = [{"rank": i, **{k: s[k] for k in SUSPECT_COLUMNS[1:]}}
+            for i, s in enumerate(_all_suspects(pods, nodes, events, services, endpoints, now), 1)]
+    return pd.DataFrame(rows, columns=SUSPECT_COLUMNS)
+
+
+def diagnose(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: pd.DataFrame | None,
+             services: pd.DataFrame | None, endpoints: pd.DataFrame | None,
+             now: dt.datetime | None = None) -> list[Finding]:
+    """One TRIAGE-001 finding per suspect, in rank order; a healthy cluster gives none."""
+    findings = []
+    for rank, suspect in enumerate(_all_suspects(pods, nodes, events, services, endpoints, now), 1):
+        evidence = {"rank": rank, "runbook": suspect["runbook"], "parameters": suspect["parameters"],
+                    **suspect["evidence"]}
+        findings.append(finding("TRIAGE-001", suspect["detail"], evidence, severity=suspect["severity"]))
+    return findings

@@ -1,0 +1,164 @@
+"""triage checks (TRIAGE-001 suspects, ranking) on real-format objects and on the built-in scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from k8srun import frames
+from k8srun.checks import triage
+from k8srun.model import Severity
+
+NOW = dt.datetime(2024, 5, 14, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def node(name, ready="True", reason="KubeletReady"):
+    return {"metadata": {"name": name, "labels": {}}, "spec": {},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                       "conditions": [{"type": "Ready", "status": ready, "reason": reason,
+                                       "message": "Kubelet stopped posting node status." if ready != "True"
+                                       else "kubelet is posting ready status",
+                                       "lastHeartbeatTime": "2024-05-14T09:59:00Z",
+                                       "lastTransitionTime": "2024-05-14T09:30:00Z"}]}}
+
+
+def pod(name, namespace="shop", *, phase="Running", ready=True, waiting=None, restarts=0, node_name="worker-1"):
+    state = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": "2024-05-14T09:00:00Z"}}
+    statuses = [] if phase == "Pending" and not node_name else [
+        {"name": "app", "ready": ready, "restartCount": restarts, "state": state, "image": "x", "imageID": ""}]
+    spec = {"containers": [{"name": "app", "image": "x"}]}
+    if node_name:
+        spec["nodeName"] = node_name
+    return {"metadata": {"name": name, "namespace": namespace, "labels": {"app": name.split("-")[0]}},
+            "spec": spec, "status": {"phase": phase, "containerStatuses": statuses}}
+
+
+def service(name, namespace="shop", selector=None, port=80):
+    return {"metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.12.7", "selector": selector or {"app": name},
+                     "ports": [{"port": port, "targetPort": 8080, "protocol": "TCP"}]}}
+
+
+def endpoints(name, namespace="shop", ready=True, pod_name="web-0"):
+    key = "addresses" if ready else "notReadyAddresses"
+    return {"metadata": {"name": name, "namespace": namespace},
+            "subsets": [{key: [{"ip": "10.244.1.7", "nodeName": "worker-1",
+                                "targetRef": {"kind": "Pod", "name": pod_name}}],
+                         "ports": [{"port": 8080, "protocol": "TCP"}]}]}
+
+
+def event(kind, name, reason, message, *, namespace="shop", type_="Warning", count=1, last="2024-05-14T09:58:00Z"):
+    return {"metadata": {"name": f"{name}.17c9", "namespace": namespace},
+            "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
+            "reason": reason, "message": message, "type": type_, "count": count,
+            "firstTimestamp": "2024-05-14T09:00:00Z", "lastTimestamp": last, "source": {"component": "kubelet"}}
+
+
+def frames_of(pods=(), nodes=(), events=(), services=(), endpoint_objects=()):
+    return {"pods": frames.pods_frame(pods), "nodes": frames.nodes_frame(nodes),
+            "events": frames.events_frame(events), "services": frames.services_frame(services),
+            "endpoints": frames.endpoints_frame(endpoint_objects), "now": NOW}
+
+
+HEALTHY = frames_of(
+    pods=[pod("web-0"), pod("coredns-5d78c9869d-abcde", "kube-system"),
+          {**pod("backup-28591200-x7k2p", phase="Succeeded", ready=False),
+           "status": {"phase": "Succeeded", "containerStatuses": [
+               {"name": "app", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}}],
+    nodes=[node("worker-1"), node("worker-2")],
+    events=[event("Pod", "web-0", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                  last="2024-05-14T06:00:00Z"),  # hours ago: history, not a suspect
+            event("Pod", "web-0", "Pulled", "Successfully pulled image \"x\"", type_="Normal")],
+    services=[service("web"), service("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, 53),
+              {"metadata": {"name": "kubernetes", "namespace": "default"},
+               "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "ports": [{"port": 443}]}}],
+    endpoint_objects=[endpoints("web"), endpoints("kube-dns", "kube-system", pod_name="coredns-5d78c9869d-abcde")])
+
+
+def test_healthy_cluster_has_no_suspects():
+    assert triage.diagnose(**HEALTHY) == []
+    assert triage.suspects(**HEALTHY).empty
+
+
+def test_not_ready_node_is_critical_and_points_to_node_notready():
+    state = {**HEALTHY, "nodes": frames.nodes_frame([node("worker-1"), node("worker-2", "Unknown", "NodeStatusUnknown")])}
+    found = triage.diagnose(**state)
+    assert len(found) == 1 and found[0].code == "TRIAGE-001" and found[0].severity == Severity.CRITICAL
+    assert found[0].evidence["runbook"] == "node-notready"
+    assert found[0].evidence["parameters"] == {"node": "worker-2"}
+    assert "worker-2 is NotReady (Ready=Unknown, NodeStatusUnknown" in found[0].detail
+
+
+def test_service_without_ready_endpoints():
+    state = frames_of(pods=[pod("web-0", ready=False)], nodes=[node("worker-1")], services=[service("web")],
+                      endpoint_objects=[endpoints("web", ready=False)])
+    table = triage.suspects(**state)
+    assert table["rank"].tolist() == [1, 2]
+    first = table.iloc[0]
+    assert first["severity"] == "critical" and first["runbook"] == "service-routing"
+    assert first["parameters"] == {"namespace": "shop", "service": "web", "port": 80}
+    second = table.iloc[1]  # the not-Ready pod behind it
+    assert second["runbook"] == "pod-crashloop" and second["parameters"] == {"namespace": "shop", "pod": "web-0"}
+
+
+def test_kube_dns_without_endpoints_points_to_dns():
+    state = {**HEALTHY, "endpoints": frames.endpoints_frame([endpoints("web")])}
+    found = triage.diagnose(**state)
+    assert [f.evidence["runbook"] for f in found] == ["dns"]
+    assert found[0].evidence["parameters"] == {"dns_service": "kube-system/kube-dns"}
+
+
+def test_pods_grouped_by_status_with_the_runbook_to_open():
+    pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12),
+            pod("api-1", waiting="CrashLoopBackOff", ready=False, restarts=9),
+            pod("report-0", phase="Pending", node_name=""),
+            pod("kube-proxy-x2x9q", "kube-system", waiting="CrashLoopBackOff", ready=False, restarts=3)]
+    state = {**HEALTHY, "pods": frames.pods_frame(pods)}
+    table = triage.suspects(**state)
+    rows = {r["object"]: r for _, r in table.iterrows()}
+    assert table.iloc[0]["what"] == "kube-system pods unhealthy"  # kube-system ranks first among equals
+    assert rows["kube-system/kube-proxy-x2x9q"]["runbook"] == "service-routing"
+    crash = rows["shop/(2 pods)"]
+    assert crash["runbook"] == "pod-crashloop" and crash["count"] == 2
+    assert crash["parameters"] == {"namespace": "shop", "pod": ""}  # every crash-looping pod of the namespace
+    assert rows["shop/report-0"]["runbook"] == "pod-pending"
+    assert rows["shop/report-0"]["parameters"] == {"namespace": "shop", "pod": "report-0"}
+    found = triage.diagnose(**state)
+    assert {f.severity for f in found} == {Severity.ERROR}
+    assert any("2 pod(s) in shop are CrashLoopBackOff: api-0, api-1 (21 restarts)" in f.detail for f in found)
+
+
+def test_recent_warning_events_on_other_objects_are_suspects():
+    events = [event("Pod", "web-0", "FailedMount", 'MountVolume.SetUp failed for volume "certs" : secret "web-tls" '
+                    'not found', count=14),
+              event("ReplicaSet", "api-6d9f", "FailedCreate", 'Error creating: pods "api-6d9f-" is forbidden: '
+                    'exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8', count=31)]
+    state = {**HEALTHY, "events": frames.events_frame(events)}
+    table = triage.suspects(**state)
+    assert table["reason"].tolist() == ["FailedCreate", "FailedMount"]  # by count
+    assert table.iloc[0]["runbook"] == ""  # no runbook covers quota: the detail says what to describe
+    assert table.iloc[1]["runbook"] == "pod-pending"
+    found = triage.diagnose(**state)
+    assert "kubectl describe replicaset api-6d9f" in found[0].detail and found[0].severity == Severity.WARNING
+
+
+def test_events_of_an_already_suspected_pod_are_not_repeated():
+    pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12)]
+    events = [event("Pod", "api-0", "BackOff", "Back-off restarting failed container app in pod api-0_shop(1a)",
+                    count=50)]
+    state = {**HEALTHY, "pods": frames.pods_frame(pods), "events": frames.events_frame(events)}
+    assert len(triage.diagnose(**state)) == 1
+
+
+def test_warning_events_by_reason_table():
+    events = frames.events_frame([event("Pod", "web-0", "Unhealthy", "Liveness probe failed", count=3),
+                                  event("Pod", "web-1", "Unhealthy", "Liveness probe failed", count=4,
+                                        last="2024-05-14T06:00:00Z")])
+    table = triage.warning_events_by_reason(events, NOW)
+    assert table[["reason", "objects", "count", "recent"]].to_dict("records") == [
+        {"reason": "Unhealthy", "objects": 2, "count": 7, "recent": True}]
+
+
+def test_missing_evidence_is_skipped_not_guessed():
+    found = triage.diagnose(pods=HEALTHY["pods"], nodes=None, events=None, services=None, endpoints=None, now=NOW)
+    assert found == []
