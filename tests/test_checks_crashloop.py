@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from k8srun import frames
 from k8srun.checks import crashloop
+from k8srun.errors import BundleError
 from k8srun.model import Severity
+from k8srun.sources import open_source, scenarios_dir
 
 NOW = "2024-05-14T10:00:00Z"
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"}, "initialDelaySeconds": 10,
@@ -307,3 +310,55 @@ def test_named_pod_and_container_filter():
     found = crashloop.diagnose(pods=frames.pods_frame([crash]), containers=frames.containers_frame([crash]),
                                events=None, previous_logs=None, current_logs=None, container="sidecar")
     assert found == []
+
+
+# ------------------------------------------------------------- scenarios
+
+def scenario_findings(name):
+    """Load a built-in scenario, gather what pod-crashloop gathers (logs too), diagnose; (spec, findings)."""
+    folder = scenarios_dir() / name
+    if not (folder / "scenario.yaml").exists():
+        pytest.skip(f"built-in scenario {name} not present yet (k8srun/scenarios/{name}/scenario.yaml)")
+    spec = yaml.safe_load((folder / "scenario.yaml").read_text())
+    namespace = spec.get("namespace") or "default"
+    with open_source(f"scenario:{name}") as source:
+        raw_pods = source.list("pods", namespace)
+        containers = frames.containers_frame(raw_pods)
+        logs = {}
+        for previous in (True, False):
+            logs[previous] = {}
+            for _, row in containers.iterrows():
+                try:
+                    text = source.logs(namespace, row["pod"], row["container"], previous=previous, tail_lines=200)
+                except BundleError:
+                    text = None
+                logs[previous][(row["pod"], row["container"])] = text
+        try:
+            endpoints = frames.endpoints_frame(source.list("endpoints", namespace))
+        except BundleError:
+            endpoints = None
+        found = crashloop.diagnose(pods=frames.pods_frame(raw_pods), containers=containers,
+                                   events=frames.events_frame(source.list("events", namespace)),
+                                   previous_logs=logs[True], current_logs=logs[False], endpoints=endpoints)
+    return spec, found
+
+
+def test_scenario_expected_codes():
+    spec, found = scenario_findings("pod-crashloop")
+    produced = {f.code for f in found}
+    expected = {c for c in spec.get("expected_codes") or [] if c.startswith("CRASH-")}
+    assert expected <= produced, f"missing {expected - produced}; got {[f.detail for f in found]}"
+    assert not produced & set(spec.get("absent_codes") or []), [f.detail for f in found]
+
+
+def test_healthy_scenario_has_no_error_findings():
+    _, found = scenario_findings("healthy")
+    assert [f.detail for f in found if f.severity >= Severity.ERROR] == []
+
+
+def test_an_old_crash_of_a_container_that_is_up_again_is_only_a_warning():
+    recovered = pod("api-7c9f-q8x2z", [container_spec()],
+                    [status("api", running(), last=terminated(137, "OOMKilled"), restarts=1, ready=True, started=True)])
+    found = run([recovered])
+    assert codes(found) == ["CRASH-001"] and found[0].severity == Severity.WARNING
+    assert "running and Ready now" in found[0].detail

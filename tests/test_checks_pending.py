@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
 from k8srun import frames
 from k8srun.checks import checks_table, pending
+from k8srun.errors import BundleError
 from k8srun.model import Severity
+from k8srun.sources import open_source, scenarios_dir
 
 NOW = "2024-05-14T10:00:00Z"
 
@@ -388,3 +391,41 @@ def test_every_finding_is_json_ready_and_specific():
         assert "analytics-0" in item.detail
         item.to_dict()  # JSON-serialisable evidence
         assert copy.deepcopy(item.evidence) == item.evidence
+
+
+# ------------------------------------------------------------- scenarios
+
+def scenario_findings(name):
+    """Load a built-in scenario, build the frames pod-pending gathers, diagnose; (spec, findings)."""
+    folder = scenarios_dir() / name
+    if not (folder / "scenario.yaml").exists():
+        pytest.skip(f"built-in scenario {name} not present yet (k8srun/scenarios/{name}/scenario.yaml)")
+    spec = yaml.safe_load((folder / "scenario.yaml").read_text())
+    namespace = spec.get("namespace") or "default"
+    with open_source(f"scenario:{name}") as source:
+        raw_pods = source.list("pods", namespace)
+        every_pod = source.list("pods")
+        nodes = source.list("nodes")
+        try:
+            pvcs = frames.pvcs_frame(source.list("persistentvolumeclaims", namespace))
+        except BundleError:
+            pvcs = None
+        found = pending.diagnose(pods=frames.pods_frame(raw_pods), containers=frames.containers_frame(raw_pods),
+                                 events=frames.events_frame(source.list("events", namespace)),
+                                 nodes=frames.nodes_frame(nodes), node_usage=frames.node_usage_frame(every_pod, nodes),
+                                 pvcs=pvcs)
+    return spec, found
+
+
+@pytest.mark.parametrize("name", ["pod-pending", "pending-no-nodes"])
+def test_scenario_expected_codes(name):
+    spec, found = scenario_findings(name)
+    produced = {f.code for f in found}
+    expected = {c for c in spec.get("expected_codes") or [] if c.startswith("PEND-")}
+    assert expected <= produced, f"missing {expected - produced}; got {[f.detail for f in found]}"
+    assert not produced & set(spec.get("absent_codes") or []), [f.detail for f in found]
+
+
+def test_healthy_scenario_has_no_error_findings():
+    _, found = scenario_findings("healthy")
+    assert [f.detail for f in found if f.severity >= Severity.ERROR] == []

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+import yaml
+
 from k8srun import frames
 from k8srun.checks import triage
+from k8srun.errors import BundleError
 from k8srun.model import Severity
+from k8srun.sources import open_source, scenarios_dir
 
 NOW = dt.datetime(2024, 5, 14, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -162,3 +167,38 @@ def test_warning_events_by_reason_table():
 def test_missing_evidence_is_skipped_not_guessed():
     found = triage.diagnose(pods=HEALTHY["pods"], nodes=None, events=None, services=None, endpoints=None, now=NOW)
     assert found == []
+
+
+# ------------------------------------------------------------- scenarios
+
+def scenario_state(name):
+    """Load a built-in scenario and build the cluster-wide frames triage gathers; (spec, frames)."""
+    folder = scenarios_dir() / name
+    if not (folder / "scenario.yaml").exists():
+        pytest.skip(f"built-in scenario {name} not present yet (k8srun/scenarios/{name}/scenario.yaml)")
+    spec = yaml.safe_load((folder / "scenario.yaml").read_text())
+    with open_source(f"scenario:{name}") as source:
+        state = {"pods": frames.pods_frame(source.list("pods")), "nodes": frames.nodes_frame(source.list("nodes")),
+                 "events": frames.events_frame(source.list("events")),
+                 "services": frames.services_frame(source.list("services")), "now": source.now()}
+        try:
+            state["endpoints"] = frames.endpoints_frame(source.list("endpoints"))
+        except BundleError:
+            state["endpoints"] = None
+    return spec, state
+
+
+def test_scenario_expected_codes_and_next_runbooks():
+    spec, state = scenario_state("triage")
+    found = triage.diagnose(**state)
+    produced = {f.code for f in found}
+    assert {c for c in spec.get("expected_codes") or [] if c.startswith("TRIAGE-")} <= produced
+    assert not produced & set(spec.get("absent_codes") or [])
+    assert all(f.evidence["parameters"] is not None and "runbook" in f.evidence for f in found)
+    ranks = triage.suspects(**state)
+    assert ranks["rank"].tolist() == list(range(1, len(found) + 1))
+
+
+def test_healthy_scenario_has_no_suspects():
+    _, state = scenario_state("healthy")
+    assert [f.detail for f in triage.diagnose(**state)] == []

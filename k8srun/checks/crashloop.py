@@ -11,7 +11,9 @@ startupProbe and was killed *during start* — the killed run lasted no longer
 than the liveness budget (initialDelaySeconds + failureThreshold ×
 periodSeconds) plus two periods, or the logs say start takes longer than
 that budget — and CRASH-003 otherwise (it ran, then stopped answering).
-CRASH-004 is only reported for a container that is running but not Ready
+CRASH-001/002 of an earlier run of a container that is running and Ready
+now are warnings (a risk), not errors. CRASH-004 is only reported for a
+container that is running but not Ready
 (readiness failures of a crash-looping container are a symptom). Init
 containers only give CRASH-006 (or CRASH-005).
 
@@ -113,6 +115,15 @@ def _terminations(row: pd.Series) -> list[tuple[str, int, str]]:
     return out
 
 
+def _past_severity(row: pd.Series) -> str | None:
+    """A crash of an earlier run of a container that is now running and Ready is a risk, not the failure."""
+    return "warning" if row["state"] == "running" and row["ready"] else None
+
+
+def _recovered(row: pd.Series) -> str:
+    return " (an earlier run; it is running and Ready now)" if _past_severity(row) else ""
+
+
 def _logs(logs: dict | None, row: pd.Series) -> str | None:
     return (logs or {}).get((row["pod"], row["container"]))
 
@@ -129,7 +140,7 @@ def oom_killed(row: pd.Series, previous_logs: dict | None = None) -> list[Findin
               f"{row['restarts']} restarts")
     evidence = {"container_status": _status_row(row), "memory_limit_bytes": row["memory_limit"],
                 "previous_log_tail": log_tail(_logs(previous_logs, row), 5)}
-    return [finding("CRASH-001", detail, evidence)]
+    return [finding("CRASH-001", detail + _recovered(row), evidence, severity=_past_severity(row))]
 
 
 # ------------------------------------------------------------ CRASH-002
@@ -155,7 +166,7 @@ def nonzero_exit(row: pd.Series, previous_logs: dict | None = None, current_logs
     elif tail:
         detail += f"; last log line: {tail[-1][:200]}"
     evidence = {"container_status": _status_row(row), "previous_log_tail": tail}
-    return [finding("CRASH-002", detail, evidence)]
+    return [finding("CRASH-002", detail + _recovered(row), evidence, severity=_past_severity(row))]
 
 
 # ------------------------------------------------------- probes (003/004/007)
