@@ -132,7 +132,11 @@ def test_benchmark_generator_round_trips_through_the_parser():
 def test_fio_summary_reads_fsync_percentiles():
     summary = fio.summary(fixture("fio--etcd-tmp"))
     assert summary["fio_version"].startswith("fio-3")
-    assert 0 < summary["fsync_p99_ms"] <= summary["fsync_p99_9_ms"] <= summary["fsync_max_ms"]
+    assert 0 < summary["fsync_p99_ms"] <= summary["fsync_p99_9_ms"]
+    # fio's percentiles are histogram bucket bounds: p99.9 may sit just above the exact max
+    assert summary["fsync_p99_9_ms"] == pytest.approx(summary["fsync_max_ms"], rel=0.1) or \
+        summary["fsync_p99_9_ms"] < summary["fsync_max_ms"]
+    assert summary["fsyncs"] > 0
 
 
 def test_fio_summary_without_fdatasync_raises():

@@ -100,7 +100,9 @@ def parse(text: str) -> list[dict]:
             stats = "Conns" in words
             continue
         if words[0] == "->":
-            if len(words) >= 2 and words[1] == "RemoteAddress:Port":
+            if len(words) < 2:
+                raise ParseError(NAME, "'->' without a real server address", lineno)
+            if words[1] == "RemoteAddress:Port":
                 continue
             if virtual is None:
                 raise ParseError(NAME, "real server before any virtual server", lineno)

@@ -54,6 +54,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -91,6 +92,22 @@ def _jc(parser: str, text: str):
         raise ParseError(parser.replace("_", "-"), f"jc could not parse it ({type(exc).__name__}: {exc})") from None
 
 
+def _jc_result_checked(parser: str):
+    """Decorator: surprises in the shape of jc's result (garbled input jc let through) → ParseError."""
+    def wrap(parse_function):
+        @functools.wraps(parse_function)
+        def checked(text: str) -> list[dict]:
+            try:
+                return parse_function(text)
+            except ParseError:
+                raise
+            except (AttributeError, TypeError, KeyError, ValueError) as exc:
+                raise ParseError(parser, f"unexpected fields in jc's result "
+                                         f"({type(exc).__name__}: {exc})") from None
+        return checked
+    return wrap
+
+
 def _route_destination(value: object) -> str:
     if value == "default":
         return "default"
@@ -101,6 +118,7 @@ def _route_destination(value: object) -> str:
         raise ParseError("ip-route", f"{value!r} is not a route destination") from None
 
 
+@_jc_result_checked("ip-route")
 def parse_ip_route(text: str) -> list[dict]:
     """Routes of ``ip route`` (text) in the columns of ``ip -j route``."""
     types, flags, lines = [], [], []
@@ -132,6 +150,7 @@ def frame_ip_route(text: str) -> pd.DataFrame:
     return pd.DataFrame(parse_ip_route(text), columns=ROUTE_COLUMNS)
 
 
+@_jc_result_checked("ping")
 def parse_ping(text: str) -> list[dict]:
     """One summary row for a ``ping`` run, with DF-probe errors (frag needed, local mtu)."""
     if not text.strip():
@@ -161,6 +180,7 @@ def frame_ping(text: str) -> pd.DataFrame:
     return pd.DataFrame(parse_ping(text), columns=PING_COLUMNS)
 
 
+@_jc_result_checked("dig")
 def parse_dig(text: str) -> list[dict]:
     """One row per query answered in ``dig`` output."""
     if not text.strip():
@@ -187,6 +207,7 @@ def frame_dig(text: str) -> pd.DataFrame:
     return pd.DataFrame(parse_dig(text), columns=DIG_COLUMNS)
 
 
+@_jc_result_checked("sysctl")
 def parse_sysctl(text: str) -> list[dict]:
     """``key = value`` rows of ``sysctl -a`` (values kept as printed)."""
     if not text.strip():
@@ -203,6 +224,7 @@ def frame_sysctl(text: str) -> pd.DataFrame:
     return pd.DataFrame(parse_sysctl(text), columns=SYSCTL_COLUMNS)
 
 
+@_jc_result_checked("resolv-conf")
 def parse_resolv_conf(text: str) -> list[dict]:
     """One row: nameservers, search path, options and ndots of a resolv.conf."""
     if not text.strip():
@@ -222,6 +244,7 @@ def frame_resolv_conf(text: str) -> pd.DataFrame:
     return pd.DataFrame(parse_resolv_conf(text), columns=RESOLV_CONF_COLUMNS)
 
 
+@_jc_result_checked("ss")
 def parse_ss(text: str) -> list[dict]:
     """One row per socket of ``ss -tuan[p]`` output."""
     if not text.strip():

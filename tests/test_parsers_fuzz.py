@@ -1,0 +1,77 @@
+"""Fuzzing every parser: arbitrary text and mutated real fixtures give rows or ParseError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from k8srun.errors import ParseError
+from k8srun.parsers import PARSERS, iptables_save
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cmd"
+CASES = {name: [p.read_text() for p in sorted(FIXTURES.glob(f"{name}--*.out"))] for name in PARSERS}
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def parses_or_refuses(name: str, text: str) -> None:
+    """The parser returns rows (and a frame) or raises ParseError — nothing else."""
+    try:
+        rows = PARSERS[name].parse(text)
+    except ParseError:
+        return
+    assert isinstance(rows, list) and all(isinstance(row, dict) for row in rows)
+    PARSERS[name].frame(text)
+
+
+@st.composite
+def mutated_fixture(draw, name: str) -> str:
+    """A real fixture with lines dropped, truncated, duplicated or garbled."""
+    lines = draw(st.sampled_from(CASES[name])).splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        at = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["drop", "truncate", "duplicate", "garble", "insert"]))
+        if action == "drop":
+            del lines[at]
+        elif action == "truncate":
+            lines[at] = lines[at][:draw(st.integers(0, max(0, len(lines[at]) - 1)))]
+        elif action == "duplicate":
+            lines.insert(at, lines[at])
+        elif action == "garble":
+            line = lines[at]
+            pos = draw(st.integers(0, len(line)))
+            lines[at] = line[:pos] + draw(st.text(min_size=1, max_size=8)) + line[pos + 1:]
+        else:
+            lines.insert(at, draw(st.text(max_size=40)))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@FUZZ
+@given(text=st.text(max_size=300))
+def test_arbitrary_text(name, text):
+    parses_or_refuses(name, text)
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@FUZZ
+@given(data=st.data())
+def test_mutated_fixture(name, data):
+    parses_or_refuses(name, data.draw(mutated_fixture(name)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_kube_proxy_services_on_mutated_dumps(data):
+    text = data.draw(mutated_fixture("iptables-save"))
+    services = iptables_save.kube_proxy_services(text)
+    assert list(services.columns) == iptables_save.SERVICE_COLUMNS
+    try:
+        rows = iptables_save.parse(text)
+    except ParseError:
+        return
+    assert iptables_save.kube_proxy_services(rows).equals(services)
