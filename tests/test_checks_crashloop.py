@@ -97,7 +97,7 @@ HEALTHY = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS, readiness=REA
 def test_healthy_pod_gives_nothing_and_is_not_of_interest():
     assert run([HEALTHY]) == []
     pods = frames.pods_frame([HEALTHY])
-    assert crashloop.pods_of_interest(pods, frames.containers_frame([HEALTHY])).empty
+    assert crashloop.pods_of_interest(pods).empty
 
 
 def test_healthy_pod_with_old_probe_noise_gives_nothing():
@@ -292,7 +292,7 @@ def test_failing_init_container_with_its_log():
     assert ("init container migrate of payments/api-7c9f-q8x2z fails (exit 2, Error" in found[0].detail
             and "so api never start" in found[0].detail and "already exists" in found[0].detail)
     pods = frames.pods_frame([stuck])
-    assert crashloop.pods_of_interest(pods, frames.containers_frame([stuck]))["name"].tolist() == ["api-7c9f-q8x2z"]
+    assert crashloop.pods_of_interest(pods)["name"].tolist() == ["api-7c9f-q8x2z"]
 
 
 def test_completed_init_containers_give_nothing():

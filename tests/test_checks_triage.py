@@ -155,13 +155,26 @@ def test_events_of_an_already_suspected_pod_are_not_repeated():
     assert len(triage.diagnose(**state)) == 1
 
 
-def test_warning_events_by_reason_table():
-    events = frames.events_frame([event("Pod", "web-0", "Unhealthy", "Liveness probe failed", count=3),
+def test_warnings_over_time_in_ten_minute_buckets():
+    events = frames.events_frame([event("Pod", "web-0", "Unhealthy", "Liveness probe failed", count=3,
+                                        last="2024-05-14T09:51:00Z"),
                                   event("Pod", "web-1", "Unhealthy", "Liveness probe failed", count=4,
-                                        last="2024-05-14T06:00:00Z")])
-    table = triage.warning_events_by_reason(events, NOW)
-    assert table[["reason", "objects", "count", "recent"]].to_dict("records") == [
-        {"reason": "Unhealthy", "objects": 2, "count": 7, "recent": True}]
+                                        last="2024-05-14T09:58:00Z"),
+                                  event("Pod", "web-1", "BackOff", "Back-off restarting failed container", count=2,
+                                        last="2024-05-14T09:41:00Z"),
+                                  event("Pod", "web-1", "Pulled", "Successfully pulled image", type_="Normal")])
+    table = triage.warnings_over_time(events)
+    assert [(r["bucket"].strftime("%H:%M"), r["reason"], r["events"], r["objects"]) for _, r in table.iterrows()] == [
+        ("09:40", "BackOff", 2, 1), ("09:50", "Unhealthy", 7, 2)]
+    assert triage.warnings_over_time(frames.events_frame([])).empty
+
+
+def test_services_without_endpoints_table():
+    table = triage.services_without_endpoints(
+        frames.services_frame([service("web"), service("api")]),
+        frames.endpoints_frame([endpoints("web"), endpoints("api", ready=False, pod_name="api-0")]))
+    assert table[["name", "not_ready_endpoints", "not_ready_pods"]].to_dict("records") == [
+        {"name": "api", "not_ready_endpoints": 1, "not_ready_pods": ["api-0"]}]
 
 
 def test_missing_evidence_is_skipped_not_guessed():

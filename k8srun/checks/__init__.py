@@ -6,47 +6,21 @@ read a source. Each module exposes
 
 - ``diagnose(**frames) -> list[Finding]``, built from finer per-code functions
   that tests and notebooks can call one at a time;
-- ``REQUIRES: dict[code, list[str]]`` — the evidence (frame names such as
-  ``"pods"``, ``"nodes"``, ``"pvcs"``, ``"logs"``) each code needs, so that
-  :func:`checks_table` can tell "not checked: evidence unavailable" from "OK".
+- ``REQUIRES: dict[code, list[str]]`` — the evidence (``"pods"``, ``"nodes"``,
+  ``"events"``, ``"pvcs"``, ``"services"``, ``"endpoints"``, the names
+  :class:`k8srun.session.Session` records as missing) without which a code
+  cannot be decided, so the report tells "not checked: evidence unavailable"
+  from "OK". Evidence that only sharpens a finding (logs, events for
+  computed checks) is not listed.
 
-``checks_table(requires, findings, unavailable)`` returns one row per code:
-code, title, status ("finding" / "OK" / "not checked"), findings (count),
-reason (for "not checked": the missing evidence).
+Helpers shared by the modules: quantity formatting, events of one object,
+small event rows and log tails for evidence.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable
-
 import pandas as pd
-
-from ..model import Finding, code_info
-
-CHECKS_COLUMNS = ["code", "title", "status", "findings", "reason"]
-
-
-def checks_table(requires: dict[str, list[str]], findings: Iterable[Finding],
-                 unavailable: Iterable[str] = ()) -> pd.DataFrame:
-    """One row per code of a runbook: did it fire, was it fine, or could it not be checked."""
-    missing = set(unavailable)
-    counts: dict[str, int] = {}
-    for item in findings:
-        counts[item.code] = counts.get(item.code, 0) + 1
-    rows = []
-    for code, needs in requires.items():
-        lacking = [name for name in needs if name in missing]
-        if counts.get(code):
-            status, reason = "finding", ""
-        elif lacking:
-            status, reason = "not checked", "evidence unavailable: " + ", ".join(lacking)
-        else:
-            status, reason = "OK", ""
-        rows.append({"code": code, "title": code_info(code).title, "status": status,
-                     "findings": counts.get(code, 0), "reason": reason})
-    return pd.DataFrame(rows, columns=CHECKS_COLUMNS)
-
 
 def format_cpu(cores: float) -> str:
     """CPU cores as Kubernetes writes them: 2, 1.5, 250m."""

@@ -60,19 +60,19 @@ _START_TIME_IN_LOG = re.compile(
 
 # ------------------------------------------------------------ which pods
 
-def pods_of_interest(pods: pd.DataFrame, containers: pd.DataFrame, pod: str = "") -> pd.DataFrame:
-    """The pod named ``pod``, or every pod with restarts, a waiting reason, a failed init container or not Ready."""
+#: pod STATUS values that are not, by themselves, a sign of a crash (pod-pending covers the waits)
+_QUIET_STATUSES = {"Running", "Completed", "Succeeded", "Pending", "ContainerCreating", "PodInitializing",
+                   "Terminating"}
+
+
+def pods_of_interest(pods: pd.DataFrame, pod: str = "") -> pd.DataFrame:
+    """The pod named ``pod``, or every pod with restarts, a waiting/terminated reason, a failed init container or not Ready."""
     if pod:
         return pods[pods["name"] == pod]
-    waiting = containers[(containers["state"] == "waiting")
-                         & ~containers["reason"].isin(["", "PodInitializing", "ContainerCreating"])]
-    failed_init = containers[containers["init"] & ((containers["exit_code"].fillna(0) != 0)
-                                                   | (containers["last_exit_code"].fillna(0) != 0))]
-    flagged = set(zip(waiting["namespace"], waiting["pod"])) | set(zip(failed_init["namespace"], failed_init["pod"]))
-    keys = list(zip(pods["namespace"], pods["name"]))
-    mask = [key in flagged for key in keys]
+    initializing = pods["status"].str.match(r"^Init:\d+/\d+$")
+    failing = ~pods["status"].isin(_QUIET_STATUSES) & ~initializing & (pods["phase"] != "Succeeded")
     not_ready = (pods["phase"] == "Running") & (pods["ready_count"] < pods["container_count"])
-    return pods[(pods["restarts"] > 0) | not_ready | pd.Series(mask, index=pods.index, dtype=bool)]
+    return pods[(pods["restarts"] > 0) | failing | not_ready]
 
 
 def _containers_of(containers: pd.DataFrame, pods: pd.DataFrame) -> pd.DataFrame:
@@ -345,7 +345,7 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
              previous_logs: dict | None, current_logs: dict | None, endpoints: pd.DataFrame | None = None,
              pod: str = "", container: str = "") -> list[Finding]:
     """Every CRASH finding for ``pod``/``container`` (or every pod of interest); one restart cause per container."""
-    interesting = pods_of_interest(pods, containers, pod)
+    interesting = pods_of_interest(pods, pod)
     rows = _containers_of(containers, interesting)
     findings: list[Finding] = []
     for (namespace, pod_name), siblings in rows.groupby(["namespace", "pod"], sort=False):

@@ -19,9 +19,12 @@ last hour
 reason, count, runbook, parameters (dict) — highest severity first, then
 kube-system before other namespaces, then by count.
 
-``warning_events_by_reason(events, now)`` returns: namespace, reason, kind,
-objects (count of distinct objects), count (sum of event counts),
-first_seen, last_seen, recent (bool: last seen within ``RECENT``).
+``warnings_over_time(events)`` returns: bucket (10-minute start, UTC), reason,
+events (sum of event counts), objects (distinct involved objects).
+
+``services_without_endpoints(services, endpoints)`` returns: namespace, name,
+type, cluster_ip, ports, selector, ready_endpoints (0), not_ready_endpoints,
+not_ready_pods.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ REQUIRES: dict[str, list[str]] = {"TRIAGE-001": ["pods", "nodes", "events", "ser
 
 #: Warning events older than this (relative to ``now``) are history, not suspects
 RECENT = dt.timedelta(hours=1)
+SERVICE_GAP_COLUMNS = ["namespace", "name", "type", "cluster_ip", "ports", "selector", "ready_endpoints",
+                       "not_ready_endpoints", "not_ready_pods"]
 SUSPECT_COLUMNS = ["rank", "severity", "what", "object", "reason", "count", "runbook", "parameters"]
 HEALTHY_STATUSES = {"Running", "Completed", "Succeeded"}
 PENDING_STATUSES = {"Pending", "ContainerCreating", "ErrImagePull", "ImagePullBackOff",
@@ -82,16 +87,27 @@ def node_suspects(nodes: pd.DataFrame) -> list[dict]:
 
 # ------------------------------------------------------------- services
 
-def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame) -> list[dict]:
-    """Services with a selector whose Endpoints have no ready address."""
-    out = []
+def services_without_endpoints(services: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataFrame:
+    """Services with a selector (not ExternalName) and no ready endpoint address."""
+    rows = []
     for _, svc in services.iterrows():
         if not svc["selector"] or svc["type"] == "ExternalName":
             continue
         mine = endpoints[(endpoints["namespace"] == svc["namespace"]) & (endpoints["service"] == svc["name"])]
-        if mine["ready"].astype(bool).any():
+        ready = mine[mine["ready"].astype(bool)]["ip"].nunique()
+        if ready:
             continue
-        not_ready = mine["ip"].nunique()
+        rows.append({"namespace": svc["namespace"], "name": svc["name"], "type": svc["type"],
+                     "cluster_ip": svc["cluster_ip"], "ports": svc["ports"], "selector": svc["selector"],
+                     "ready_endpoints": 0, "not_ready_endpoints": mine["ip"].nunique(),
+                     "not_ready_pods": sorted(set(mine["target_name"]) - {""})})
+    return pd.DataFrame(rows, columns=SERVICE_GAP_COLUMNS)
+
+
+def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame) -> list[dict]:
+    """Services with a selector whose Endpoints have no ready address."""
+    out = []
+    for _, svc in services_without_endpoints(services, endpoints).iterrows():
         selector = ",".join(f"{k}={v}" for k, v in svc["selector"].items())
         key = f"{svc['namespace']}/{svc['name']}"
         if key in ("kube-system/kube-dns", "kube-system/coredns"):
@@ -100,12 +116,14 @@ def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame) -> list[di
             ports = svc["ports"] or [{}]
             runbook = "service-routing"
             parameters = {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}
-        detail = (f"Service {key} has no ready endpoint (selector {selector}; {not_ready} not-ready "
-                  f"address(es)): open {runbook}")
-        evidence = {"service": svc[["namespace", "name", "type", "cluster_ip", "selector"]],
-                    "endpoints": mine[["ip", "port", "ready", "target_name"]]}
+        pods = f" (not ready: {', '.join(svc['not_ready_pods'][:3])})" if svc["not_ready_pods"] else ""
+        detail = (f"Service {key} has no ready endpoint (selector {selector}; {svc['not_ready_endpoints']} "
+                  f"not-ready address(es){pods}): open {runbook}")
+        evidence = {"service": svc[["namespace", "name", "type", "cluster_ip", "selector", "ready_endpoints",
+                                    "not_ready_endpoints", "not_ready_pods"]]}
         out.append(_suspect("service", "critical", "Service without ready endpoints", f"service/{key}",
-                            "no ready endpoints", max(not_ready, 1), runbook, parameters, detail, evidence))
+                            "no ready endpoints", max(svc["not_ready_endpoints"], 1), runbook, parameters,
+                            detail, evidence))
     return out
 
 
@@ -161,17 +179,16 @@ def pod_suspects(pods: pd.DataFrame) -> list[dict]:
 
 # --------------------------------------------------------------- events
 
-def warning_events_by_reason(events: pd.DataFrame, now: dt.datetime | None = None) -> pd.DataFrame:
-    """Warning events grouped by (namespace, reason, kind), newest group first."""
-    columns = ["namespace", "reason", "kind", "objects", "count", "first_seen", "last_seen", "recent"]
-    warnings = events[events["type"] == "Warning"]
+def warnings_over_time(events: pd.DataFrame, bucket: str = "10min") -> pd.DataFrame:
+    """Warning events per reason and time bucket (by last_seen): bucket, reason, events, objects."""
+    columns = ["bucket", "reason", "events", "objects"]
+    warnings = events[(events["type"] == "Warning") & events["last_seen"].notna()]
     if warnings.empty:
         return pd.DataFrame(columns=columns)
-    grouped = warnings.groupby(["namespace", "reason", "kind"]).agg(
-        objects=("name", "nunique"), count=("count", "sum"), first_seen=("first_seen", "min"),
-        last_seen=("last_seen", "max")).reset_index()
-    grouped["recent"] = True if now is None else grouped["last_seen"] >= pd.Timestamp(now) - RECENT
-    return grouped.sort_values("last_seen", ascending=False)[columns].reset_index(drop=True)
+    table = (warnings.assign(bucket=warnings["last_seen"].dt.floor(bucket))
+             .groupby(["bucket", "reason"]).agg(events=("count", "sum"), objects=("name", "nunique"))
+             .reset_index())
+    return table.sort_values(["bucket", "events"], ascending=[True, False])[columns].reset_index(drop=True)
 
 
 def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects: set[tuple[str, str, str]]) -> list[dict]:
