@@ -117,6 +117,9 @@ def test_pods_grouped_by_status_with_the_runbook_to_open():
     pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12),
             pod("api-1", waiting="CrashLoopBackOff", ready=False, restarts=9),
             pod("report-0", phase="Pending", node_name=""),
+            {**pod("etl-0", phase="Pending"), "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "fetch", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+                 "state": {"waiting": {"reason": "ErrImagePull"}}}]}},
             pod("kube-proxy-x2x9q", "kube-system", waiting="CrashLoopBackOff", ready=False, restarts=3)]
     state = {**HEALTHY, "pods": frames.pods_frame(pods)}
     table = triage.suspects(**state)
@@ -128,6 +131,7 @@ def test_pods_grouped_by_status_with_the_runbook_to_open():
     assert crash["parameters"] == {"namespace": "shop", "pod": ""}  # every crash-looping pod of the namespace
     assert rows["shop/report-0"]["runbook"] == "pod-pending"
     assert rows["shop/report-0"]["parameters"] == {"namespace": "shop", "pod": "report-0"}
+    assert rows["shop/etl-0"]["reason"] == "Init:ErrImagePull" and rows["shop/etl-0"]["runbook"] == "pod-pending"
     found = triage.diagnose(**state)
     assert {f.severity for f in found} == {Severity.ERROR}
     assert any("2 pod(s) in shop are CrashLoopBackOff: api-0, api-1 (21 restarts)" in f.detail for f in found)

@@ -134,7 +134,8 @@ def _pod_runbook(namespace: str, name: str, status: str) -> str:
         for prefix, runbook in SYSTEM_COMPONENTS.items():
             if name.startswith(prefix):
                 return runbook
-    return "pod-pending" if status in PENDING_STATUSES else "pod-crashloop"
+    waiting_for = status.removeprefix("Init:")  # Init:ErrImagePull is a pull problem too
+    return "pod-pending" if waiting_for in PENDING_STATUSES else "pod-crashloop"
 
 
 def _runbook_parameters(runbook: str, namespace: str, pods: list[str]) -> dict:
