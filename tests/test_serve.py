@@ -105,7 +105,10 @@ def _logs_block(namespace, pod, container, text):
 
 
 def write_bundle(root: Path, *, extra_pods: int = 0) -> Path:
-    """A small k8srun bundle in kubectl's dump layout: 2 namespaces, a crash-looping pod, events, logs."""
+    """A small k8srun bundle with every resource: 3 namespaces, a crash-looping pod, events, logs.
+
+    ``extra_pods`` adds ``cart-N`` pods in namespace ``shop`` on node-b (for pagination).
+    """
     _write(root / "k8srun.json", {"captured_at": CAPTURED_AT, "cluster_version": "v1.30.2",
                                   "gathered": ["nodes", "pods", "events"], "errors": []})
     _write(root / "nodes.json", _list("NodeList", [_node("node-a"), _node("node-b", ready="False")]))
@@ -162,6 +165,24 @@ def write_bundle(root: Path, *, extra_pods: int = 0) -> Path:
         {"metadata": _meta("api-7f9", "default", labels={"app": "api"}),
          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}},
          "status": {"replicas": 1, "readyReplicas": 0}}], "apps/v1"))
+    _write(root / "default" / "configmaps.json", _list("ConfigMapList", [
+        {"metadata": _meta("app-config", "default"), "data": {"DB_HOST": "", "LOG_LEVEL": ""}}]))
+    _write(root / "default" / "persistentvolumeclaims.json", _list("PersistentVolumeClaimList", [
+        {"metadata": _meta("data-web-0", "default"),
+         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
+                  "resources": {"requests": {"storage": "1Gi"}}},
+         "status": {"phase": "Pending"}}]))
+    _write(root / "default" / "jobs.json", _list("JobList", [
+        {"metadata": _meta("migrate", "default"), "spec": {"completions": 1},
+         "status": {"failed": 2}}], "batch/v1"))
+    _write(root / "default" / "endpointslices.json", _list("EndpointSliceList", [
+        {"metadata": _meta("web-x1", "default", labels={"kubernetes.io/service-name": "web"}),
+         "addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.7"], "conditions": {"ready": True}}],
+         "ports": [{"port": 8080, "protocol": "TCP"}]}], "discovery.k8s.io/v1"))
+    _write(root / "persistentvolumes.json", _list("PersistentVolumeList", []))
+    _write(root / "storageclasses.json", _list("StorageClassList", [
+        {"metadata": _meta("standard"), "provisioner": "rancher.io/local-path",
+         "volumeBindingMode": "WaitForFirstConsumer"}], "storage.k8s.io/v1"))
     for ns in ("kube-system", "shop"):
         for name, kind, api in (("services", "ServiceList", "v1"), ("endpoints", "EndpointsList", "v1"),
                                 ("deployments", "DeploymentList", "apps/v1"),

@@ -347,7 +347,7 @@ def serving(source: Source, port: int = 0, *, host: str = "127.0.0.1", kubeconfi
     bound_host, bound_port = server.server_address[:2]
     api.server_address = f"{bound_host}:{bound_port}"
     url = f"http://{bound_host}:{bound_port}"
-    thread = threading.Thread(target=server.serve_forever, name="k8srun-serve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="k8srun-serve", daemon=True)
     with tempfile.TemporaryDirectory(prefix="k8srun-serve-", dir=kubeconfig_dir) as config_dir:
         kubeconfig = Path(config_dir) / "kubeconfig"
         kubeconfig.write_text(kubeconfig_text(url))

@@ -1,0 +1,243 @@
+"""The ``live`` source: a real cluster through the official ``kubernetes`` client.
+
+``LiveSource(kubeconfig=None, context=None, timeout_s=10)`` connects with a
+kubeconfig file and context, or with the pod's service account when running
+in a cluster and no kubeconfig exists. Every call is read-only and returns
+the API's own JSON (camelCase dicts, exactly as a snapshot bundle holds them):
+
+- ``list(resource, namespace)`` pages with ``limit=500`` and follows ``continue``;
+- ``get`` reads one object (``None`` on 404), in list-item form (no ``kind``/``apiVersion``);
+- ``events_for(namespace, kind, name)`` asks the server with a field selector
+  ``involvedObject.kind=KIND,involvedObject.name=NAME``, never a full list;
+- ``logs(namespace, pod, container, previous=, tail_lines=)`` is the log text;
+- ``meta()`` is ``{"kind": "live", "description": "live:CONTEXT", "server": URL,
+  "context": CONTEXT, "cluster_version": "v1.30.2"}`` (``version_error`` instead
+  of ``cluster_version`` when ``/version`` could not be read).
+
+Failures become one-line :class:`~k8srun.errors.SourceError` subclasses:
+:class:`AuthenticationFailed` (401), :class:`Forbidden` (403, naming user,
+verb, resource and namespace), :class:`ApiUnreachable` (refused, DNS, TLS,
+timeout) and :class:`ApiRequestFailed` (any other status). ``kubernetes`` is
+imported here only, when a live source is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from ..errors import SourceError
+from ..params import positive_number
+from ..serve.resources import CATALOGUE, ApiResource
+from . import Source
+
+PAGE_SIZE = 500
+
+#: API group -> kubernetes.client class serving it
+_API_CLASSES = {"": "CoreV1Api", "apps": "AppsV1Api", "batch": "BatchV1Api",
+                "discovery.k8s.io": "DiscoveryV1Api", "storage.k8s.io": "StorageV1Api"}
+
+
+class AuthenticationFailed(SourceError):
+    """The API server rejected the credentials (401)."""
+
+
+class Forbidden(SourceError):
+    """RBAC denied a read (403); carries what was denied."""
+
+    def __init__(self, message: str, *, user: str, verb: str, resource: str, namespace: str | None):
+        super().__init__(message)
+        self.user, self.verb, self.resource, self.namespace = user, verb, resource, namespace
+
+
+class ApiUnreachable(SourceError):
+    """No answer from the API server (refused, DNS, TLS, timeout)."""
+
+
+class ApiRequestFailed(SourceError):
+    """The API server answered with an unexpected error status; ``status`` holds it."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _snake(kind: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+
+
+def _default_kubeconfig() -> Path:
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p), "")
+    return Path(first).expanduser() if first else Path("~/.kube/config").expanduser()
+
+
+def _short_reason(exc: Exception, timeout_s: float) -> str:
+    reason = str(getattr(exc, "reason", None) or exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^')\"]+)", reason)
+    if errno:
+        return errno.group(1).strip().lower()
+    if "timed out" in reason.lower():
+        return f"no answer within {timeout_s:g}s (timed out)"
+    if "certificate" in reason.lower() or "ssl" in reason.lower():
+        return "TLS failure: " + reason.rsplit(": ", 1)[-1]
+    return reason.rsplit(": ", 1)[-1]
+
+
+class LiveSource(Source):
+    """Read-only :class:`Source` over a live cluster (kubeconfig/context or in-cluster)."""
+
+    kind = "live"
+
+    def __init__(self, kubeconfig: str | os.PathLike | None = None, context: str | None = None,
+                 timeout_s: float = 10):
+        from kubernetes import client, config
+
+        self.timeout_s = positive_number("timeout_s", timeout_s)
+        configuration = client.Configuration()
+        path = Path(kubeconfig).expanduser() if kubeconfig else _default_kubeconfig()
+        try:
+            if kubeconfig is None and not path.exists() and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_incluster_config(client_configuration=configuration)
+                self.context = "in-cluster"
+            else:
+                if not path.exists():
+                    raise SourceError(f"kubeconfig {path} does not exist and not running in a pod: "
+                                      "pass kubeconfig=PATH (-p kubeconfig PATH)")
+                contexts, active = config.list_kube_config_contexts(str(path))
+                self.context = context or (active or {}).get("name", "")
+                if context and context not in {c["name"] for c in contexts}:
+                    raise SourceError(f"kubeconfig {path} has no context {context!r} "
+                                      f"(have: {', '.join(c['name'] for c in contexts)})")
+                config.load_kube_config(config_file=str(path), context=context,
+                                        client_configuration=configuration, persist_config=False)
+        except config.ConfigException as exc:
+            raise SourceError(f"kubeconfig {path}: {str(exc).splitlines()[0]}") from None
+        configuration.retries = 0  # timeout_s bounds each call; urllib3 retries would multiply it
+        self.server = configuration.host
+        self.description = f"live:{self.context}"
+        self._client = client
+        self._api_client = client.ApiClient(configuration)
+        self._apis: dict[str, object] = {}
+
+    # ------------------------------------------------------------ calls
+    def _api(self, group: str):
+        name = _API_CLASSES[group]
+        if name not in self._apis:
+            self._apis[name] = getattr(self._client, name)(self._api_client)
+        return self._apis[name]
+
+    def _call(self, verb: str, resource: ApiResource, namespace: str | None, method: str, *args, **kwargs):
+        """The raw HTTP response of one client call, or a one-line SourceError."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        function = getattr(self._api(resource.group), method)
+        try:
+            return function(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
+        except ApiException as exc:
+            raise self._api_error(exc, verb, resource, namespace) from None
+        except (HTTPError, OSError) as exc:
+            raise ApiUnreachable(f"API server {self.server} unreachable: {_short_reason(exc, self.timeout_s)}") \
+                from None
+
+    def _api_error(self, exc, verb: str, resource: ApiResource, namespace: str | None) -> SourceError:
+        try:
+            message = json.loads(exc.body or "{}").get("message", "")
+        except (ValueError, AttributeError):
+            message = ""
+        where = f" in namespace {namespace}" if namespace else (
+            " in any namespace" if resource.namespaced else "")
+        if exc.status == 401:
+            return AuthenticationFailed(f"authentication failed against API server {self.server} "
+                                        f"(context {self.context}): credentials rejected (401); "
+                                        "refresh the kubeconfig token or certificate")
+        if exc.status == 403:
+            user = re.search(r'User "([^"]*)"', message)
+            user_name = user.group(1) if user else "(unknown user)"
+            return Forbidden(f"forbidden: user {user_name} cannot {verb} {resource.plural}{where} "
+                             "(grant the k8srun read-only role)", user=user_name, verb=verb,
+                             resource=resource.plural, namespace=namespace)
+        return ApiRequestFailed(f"API server {self.server} answered {exc.status} {exc.reason} to "
+                                f"{verb} {resource.plural}{where}: {message or 'no message'}", exc.status)
+
+    @staticmethod
+    def _json(response) -> dict:
+        return json.loads(response.data)
+
+    def _resource(self, resource: str) -> ApiResource:
+        if resource not in CATALOGUE:
+            raise SourceError(f"unknown resource {resource!r} (have: {', '.join(CATALOGUE)})")
+        return CATALOGUE[resource]
+
+    def _list_pages(self, api_resource: ApiResource, namespace: str | None, **selectors) -> list[dict]:
+        snake = _snake(api_resource.kind)
+        if not api_resource.namespaced:
+            method, args = f"list_{snake}", ()
+        elif namespace:
+            method, args = f"list_namespaced_{snake}", (namespace,)
+        else:
+            method, args = f"list_{snake}_for_all_namespaces", ()
+        items: list[dict] = []
+        token = None
+        while True:
+            paging = {"_continue": token} if token else {}
+            page = self._json(self._call("list", api_resource, namespace, method, *args, limit=PAGE_SIZE,
+                                         **paging, **selectors))
+            items += page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    # ------------------------------------------------------- interface
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        return self._list_pages(self._resource(resource), namespace)
+
+    def get(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        api_resource = self._resource(resource)
+        snake = _snake(api_resource.kind)
+        try:
+            if api_resource.namespaced:
+                response = self._call("get", api_resource, namespace, f"read_namespaced_{snake}", name, namespace)
+            else:
+                response = self._call("get", api_resource, None, f"read_{snake}", name)
+        except ApiRequestFailed as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = self._json(response)
+        found.pop("kind", None)  # the form list items (and bundle files) have
+        found.pop("apiVersion", None)
+        return found
+
+    def events_for(self, namespace: str, kind: str, name: str) -> list[dict]:
+        return self._list_pages(CATALOGUE["events"], namespace,
+                                field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
+
+    def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+             tail_lines: int | None = None) -> str:
+        options = {"container": container, "previous": previous}
+        if tail_lines:
+            options["tail_lines"] = int(tail_lines)
+        response = self._call("get logs of", CATALOGUE["pods"], namespace, "read_namespaced_pod_log", pod,
+                              namespace, **options)
+        return response.data.decode("utf-8", errors="replace")
+
+    def meta(self) -> dict:
+        info = {"kind": self.kind, "description": self.description, "server": self.server,
+                "context": self.context}
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            version = self._client.VersionApi(self._api_client).get_code(
+                _preload_content=False, _request_timeout=self.timeout_s)
+            info["cluster_version"] = self._json(version).get("gitVersion", "")
+        except (ApiException, HTTPError, OSError, ValueError) as exc:  # meta() describes, never fails
+            info["version_error"] = _short_reason(exc, self.timeout_s)
+        return info
+
+    def close(self) -> None:
+        self._api_client.close()
