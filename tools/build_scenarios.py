@@ -128,9 +128,23 @@ def when_micro(ago_s: float, *parts: object) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: fields whose Go type is a map: encoding/json writes their keys sorted
+MAP_FIELDS = frozenset({"labels", "annotations", "nodeSelector", "limits", "requests", "capacity",
+                        "allocatable", "data", "matchLabels", "selector"})
+
+
+def _sorted_maps(value: object, key: str = "") -> object:
+    if isinstance(value, dict):
+        items = sorted(value.items()) if key in MAP_FIELDS else value.items()
+        return {k: _sorted_maps(v, k) for k, v in items}
+    if isinstance(value, list):
+        return [_sorted_maps(v) for v in value]
+    return value
+
+
 def go_json(obj: object) -> str:
-    """JSON as Go's encoding/json + kubectl print it: 4-space indent, HTML-escaped."""
-    text = json.dumps(obj, indent=4, ensure_ascii=False)
+    """JSON as Go's encoding/json + kubectl print it: 4-space indent, sorted maps, HTML-escaped."""
+    text = json.dumps(_sorted_maps(obj), indent=4, ensure_ascii=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")) + "\n"
 
@@ -142,18 +156,8 @@ def ordered(mapping: dict, order: tuple[str, ...]) -> dict:
     return out
 
 
-def cpu_millis(quantity: str) -> int:
-    """"250m" -> 250, "2" -> 2000."""
-    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
 
 
-def memory_bytes(quantity: str) -> int:
-    """"128Mi" -> 134217728 (binary suffixes only, as used here)."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
-    for suffix, factor in units.items():
-        if quantity.endswith(suffix):
-            return int(quantity[:-2]) * factor
-    return int(quantity)
 
 
 def normalized_image(image: str) -> str:
@@ -454,10 +458,6 @@ class Cluster:
     def node_named(self, name: str) -> dict:
         return next(n for n in self.nodes if n["metadata"]["name"] == name)
 
-    def node_ready(self, name: str) -> bool:
-        cond = next(c for c in self.node_named(name)["status"]["conditions"] if c["type"] == "Ready")
-        return cond["status"] == "True"
-
     def pod_ip(self, node: str) -> str:
         index = self.nodes.index(self.node_named(node))
         ip = f"10.244.{self.node_named(node)['spec']['podCIDR'].split('.')[2]}.{self._next_ip[node]}"
@@ -559,7 +559,7 @@ class Cluster:
     def pod(self, namespace: str, name: str, template_spec: dict, *, labels: dict, node: str | None,
             runs: dict, created_ago: float, init_runs: dict | None = None, owner: dict | None = None,
             generate_name: str | None = None, unschedulable: str | None = None,
-            annotations: dict | None = None, static: bool = False, priority: int = 0,
+            annotations: dict | None = None, static: bool = False,
             node_lost_ago: float | None = None) -> dict:
         """A Pod as admitted (defaults, SA token volume, tolerations) with its observed status.
 
@@ -585,10 +585,10 @@ class Cluster:
             spec.setdefault("serviceAccountName", "default")
             spec.setdefault("serviceAccount", "default")
             spec["tolerations"] = spec.get("tolerations", []) + [
-                t for t in DEFAULT_TOLERATIONS if t not in spec.get("tolerations", [])]
+                t for t in DEFAULT_TOLERATIONS if not _tolerates_no_execute(spec.get("tolerations", []), t["key"])]
         if node:
             spec["nodeName"] = node
-        spec["priority"] = priority or {"system-node-critical": 2000001000,
+        spec["priority"] = {"system-node-critical": 2000001000,
                                         "system-cluster-critical": 2000000000}.get(spec.get("priorityClassName"), 0)
         spec["enableServiceLinks"] = True
         spec["preemptionPolicy"] = "PreemptLowerPriority"
@@ -926,8 +926,11 @@ class Cluster:
                                      "uid": pod["metadata"]["uid"]}
             return item
 
+        endpoint_labels = dict(meta.get("labels") or {})
+        if manual:  # the apiserver's own endpoints are not mirrored into slices
+            endpoint_labels["endpointslice.kubernetes.io/skip-mirror"] = "true"
         endpoints: dict = {"metadata": self.meta(name, namespace, _age(meta["creationTimestamp"]),
-                                                 labels=meta.get("labels"),
+                                                 labels=endpoint_labels or None,
                                                  annotations=None if manual else trigger)}
         endpoints["metadata"]["uid"] = stable_uid(self.name, namespace, "endpoints", name)
         if targets and ports:
@@ -1043,6 +1046,12 @@ def current_log(pod: dict, cname: str, run: Run | None, status: dict | None) -> 
     if run.log is not None:
         return run.log
     return ""
+
+
+def _tolerates_no_execute(tolerations: list, key: str) -> bool:
+    """Whether DefaultTolerationSeconds admission sees ``key``:NoExecute as already tolerated."""
+    return any((t.get("key") == key or (not t.get("key") and t.get("operator") == "Exists"))
+               and t.get("effect", "") in ("NoExecute", "") for t in tolerations)
 
 
 def qos_class(containers: list) -> str:
