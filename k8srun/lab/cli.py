@@ -15,7 +15,7 @@ from . import control
 from .faults import FAULTS
 from .state import state_dir
 from .status import lab_status
-from .system import LabError
+from .system import LabError, require_lab_support
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the chosen lab action."""
     action = args.lab_action
+    require_lab_support()
     if action == "up":
         if control.up():
             print(f"lab is up (state in {state_dir()}); check it with `k8srun lab status`")

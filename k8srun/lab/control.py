@@ -3,14 +3,24 @@
 ``up()`` returns False when the lab was already up (idempotent); ``down()``
 removes everything the lab made and is idempotent; ``break_fault(name)`` /
 ``fix_fault(name)`` return False when there was nothing to do.
+
+Tests that need a real lab use :func:`lab_session`, which serialises lab
+users on the machine (pytest-xdist workers included)::
+
+    with lab_session() as lab:
+        ...  # lab is k8srun.lab.topology.LAB, up and healthy
 """
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 from . import certs, services, topology
 from .faults import FAULTS, FaultContext, conflicting
 from .state import LabState, load_state, prepare_state_dir, remove_state_dir, save_state, state_dir
-from .system import REQUIRED_TOOLS, LabError, kill_pid, netns_names, netns_pids, require_lab_support
+from .system import (REQUIRED_TOOLS, LabError, kill_pid, machine_lock, netns_names, netns_pids,
+                     require_lab_support)
 from .topology import LAB, Lab
 
 
@@ -80,6 +90,18 @@ def down(lab: Lab = LAB) -> list[str]:
         removed.append(str(state_dir()))
     remove_state_dir()
     return removed
+
+
+@contextlib.contextmanager
+def lab_session(lab: Lab = LAB, *, wait_s: float = 600.0) -> Iterator[Lab]:
+    """Hold the machine-wide lab lock, bring a fresh lab up, yield ``lab``, always take it down."""
+    with machine_lock("k8srun-fault-lab", wait_s):
+        if not up(lab):
+            raise LabError("a lab is already up: run `k8srun lab down` first (a session needs a fresh lab)")
+        try:
+            yield lab
+        finally:
+            down(lab)
 
 
 def _require_state() -> LabState:

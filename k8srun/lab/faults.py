@@ -142,9 +142,9 @@ def render_kube_proxy(ctx: FaultContext) -> None:
     """Load node-a's nat table from the applied service faults."""
     lab = ctx.lab
     without = lab.web_http if "svc-no-dnat" in ctx.state.faults else None
-    stale = {lab.pod_b.ip: lab.dead_pod_ip} if "svc-stale-endpoint" in ctx.state.faults else None
+    stale = (lab.web_http, lab.pod_b.ip, lab.dead_pod_ip) if "svc-stale-endpoint" in ctx.state.faults else None
     topology.load_kube_proxy_rules(lab.node_a, topology.kube_proxy_rules(lab, without_service=without,
-                                                                         stale_endpoints=stale))
+                                                                         stale_endpoint=stale))
 
 
 def _server_cert(variant: str) -> Callable[[FaultContext], None]:
@@ -171,7 +171,7 @@ def _faults() -> dict[str, Fault]:
               _router_forwarding(False), _router_forwarding(True)),
         Fault("no-route", "NET-005", lab.node_a.netns,
               f"node-a has no route to node-b's pod CIDR {lab.node_b.pod_cidr}",
-              f"ping {lab.pod_b.ip} from pod-a: 'Destination Net Unreachable' from the router",
+              f"ping {lab.pod_b.ip} from pod-a: 'Destination Net Unreachable' from node-a",
               _remove_pod_route, _restore_pod_route),
         Fault("firewall-reject", "FW-001", lab.node_a.netns,
               f"iptables filter FORWARD on node-a REJECTs tcp dport {lab.http_port}",

@@ -26,8 +26,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import certs, services
 from .state import LabState, load_state, state_dir
@@ -125,7 +127,7 @@ def check_service_backends(lab: Lab = LAB) -> Check:
     answered = ", ".join(f"{name} x{count}" for name, count in sorted(seen.items())) or "no backend"
     evidence = f"answered: {answered}"
     if failures:
-        evidence += f"; {len(failures)} failed: {failures[0]}"
+        evidence += f"; {len(failures)} failed: " + " | ".join(dict.fromkeys(failures))
     ok = len(seen) == len(expected) and not failures
     return Check(f"pod-a -> {url} reaches both backends", ok, evidence, command)
 
@@ -160,22 +162,26 @@ def check_tls(lab: Lab = LAB, directory: Path | None = None) -> Check:
 
 
 def run_checks(lab: Lab = LAB) -> list[Check]:
-    """Every end-to-end check, in the order a packet would meet the faults."""
+    """Every end-to-end check, run concurrently, listed in the order a packet meets the faults."""
     node_a, node_b, pod_a, pod_b = lab.node_a, lab.node_b, lab.pod_a, lab.pod_b
     kube_dns = lab.kube_dns.cluster_ip
-    return [
-        check_ping(f"node-a -> node-b {node_b.ip} (underlay)", node_a.netns, node_b.ip),
-        check_ping(f"node-a -> node-b {node_b.ip} DF {lab.node_mtu} bytes", node_a.netns, node_b.ip,
-                   lab.node_mtu - 28),
-        check_ping(f"pod-a -> pod-b {pod_b.ip} (cross-node, VXLAN)", pod_a.netns, pod_b.ip),
-        check_ping(f"pod-a -> pod-b {pod_b.ip} DF {lab.pod_mtu} bytes", pod_a.netns, pod_b.ip, lab.pod_mtu - 28),
-        check_service_backends(lab),
-        check_dns(f"pod-a -> kube-dns {kube_dns}: {lab.web_fqdn}", [f"@{kube_dns}", lab.web_fqdn],
-                  lab.web_http.cluster_ip, lab),
-        check_dns("pod-a resolves 'web' via resolv.conf (search, ndots)", ["+search", "web"],
-                  lab.web_http.cluster_ip, lab),
-        check_tls(lab),
+    probes: list[tuple[Callable[..., Check], tuple]] = [
+        (check_ping, (f"node-a -> node-b {node_b.ip} (underlay)", node_a.netns, node_b.ip)),
+        (check_ping, (f"node-a -> node-b {node_b.ip} DF {lab.node_mtu} bytes", node_a.netns, node_b.ip,
+                      lab.node_mtu - 28)),
+        (check_ping, (f"pod-a -> pod-b {pod_b.ip} (cross-node, VXLAN)", pod_a.netns, pod_b.ip)),
+        (check_ping, (f"pod-a -> pod-b {pod_b.ip} DF {lab.pod_mtu} bytes", pod_a.netns, pod_b.ip,
+                      lab.pod_mtu - 28)),
+        (check_service_backends, (lab,)),
+        (check_dns, (f"pod-a -> kube-dns {kube_dns}: {lab.web_fqdn}", [f"@{kube_dns}", lab.web_fqdn],
+                     lab.web_http.cluster_ip, lab)),
+        (check_dns, ("pod-a resolves 'web' via resolv.conf (search, ndots)", ["+search", "web"],
+                     lab.web_http.cluster_ip, lab)),
+        (check_tls, (lab,)),
     ]
+    with ThreadPoolExecutor(max_workers=len(probes)) as pool:
+        futures = [pool.submit(probe, *probe_args) for probe, probe_args in probes]
+        return [future.result() for future in futures]
 
 
 def lab_status(lab: Lab = LAB) -> dict:

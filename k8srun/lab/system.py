@@ -13,9 +13,12 @@ is checked without entering the namespace.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -162,6 +165,28 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+@contextlib.contextmanager
+def machine_lock(name: str, wait_s: float):
+    """Hold a machine-wide lock (an abstract UNIX socket: no file, freed when the process dies)."""
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            try:
+                holder.bind("\0" + name)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                if time.monotonic() > deadline:
+                    raise LabError(f"lock {name!r} still held by another process after {wait_s:g} s: "
+                                   "wait for it to finish") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        holder.close()
 
 
 def listening(pid: int, proto: str, port: int) -> bool:

@@ -101,6 +101,7 @@ class Lab:
     services: tuple[Service, ...]
     cluster_domain: str
     cluster_cidr: str
+    underlay_cidr: str   # the nodes' network, routed by the router
     node_mtu: int
     pod_mtu: int
     vxlan_id: int
@@ -198,6 +199,7 @@ def _lab() -> Lab:
     )
     return Lab(router="k8l-router", nodes=(node_a, node_b), pods=(pod_a, pod_b, dns_pod),
                services=services, cluster_domain="cluster.local", cluster_cidr="10.244.0.0/16",
+               underlay_cidr="192.168.0.0/16",
                node_mtu=1500, pod_mtu=1450, vxlan_id=1, vxlan_port=8472, http_port=8080,
                tls_port=8443, dead_pod_ip="10.244.2.99")
 
@@ -214,13 +216,17 @@ def _sysctl(netns: str, *assignments: str) -> None:
 
 
 def create_namespaces(lab: Lab = LAB) -> None:
-    """Create every namespace with loopback up; nodes and router forward, send no redirects."""
+    """Create every namespace with loopback up; nodes and router forward, send no redirects.
+
+    ICMP errors are not rate-limited in the lab, so every probe of a fault
+    gets its "unreachable" / "frag needed" answer, not a timeout.
+    """
     for netns in lab.namespaces:
         run(["ip", "netns", "add", netns])
         _ip(netns, "link", "set", "lo", "up")
     for netns in (lab.router, *(node.netns for node in lab.nodes)):
         _sysctl(netns, "net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0",
-                "net.ipv4.conf.default.send_redirects=0")
+                "net.ipv4.conf.default.send_redirects=0", "net.ipv4.icmp_ratelimit=0")
 
 
 def create_links(lab: Lab = LAB) -> None:
@@ -232,7 +238,8 @@ def create_links(lab: Lab = LAB) -> None:
         _ip(lab.router, "link", "set", node.router_link, "up")
         _ip(node.netns, "addr", "add", f"{node.ip}/{node.transit_prefix}", "dev", node.uplink)
         _ip(node.netns, "link", "set", node.uplink, "up")
-        _ip(node.netns, "route", "add", "default", "via", node.router_ip)
+        # no default route: what is not in the underlay or a pod CIDR is unreachable, at once
+        _ip(node.netns, "route", "add", lab.underlay_cidr, "via", node.router_ip)
         bridge_prefix = node.pod_cidr.split("/")[1]
         _ip(node.netns, "link", "add", node.bridge, "mtu", str(lab.pod_mtu), "type", "bridge")
         _ip(node.netns, "addr", "add", f"{node.bridge_ip}/{bridge_prefix}", "dev", node.bridge)
@@ -302,14 +309,14 @@ def sep_chain(service: Service, endpoint: str) -> str:
 
 
 def kube_proxy_rules(lab: Lab = LAB, *, without_service: Service | None = None,
-                     stale_endpoints: dict[str, str] | None = None) -> str:
+                     stale_endpoint: tuple[Service, str, str] | None = None) -> str:
     """The nat table kube-proxy (iptables mode) writes for ``lab.services``, as iptables-restore input.
 
     ``without_service`` leaves that service port's KUBE-SERVICES rule out (fault
-    ``svc-no-dnat``); ``stale_endpoints`` maps a live endpoint IP to the dead IP
-    its KUBE-SEP chain DNATs to instead (fault ``svc-stale-endpoint``).
+    ``svc-no-dnat``); ``stale_endpoint`` = (service port, live IP, dead IP) makes
+    that service's KUBE-SEP chain DNAT to the dead IP instead (fault
+    ``svc-stale-endpoint``).
     """
-    stale_endpoints = stale_endpoints or {}
     chains = ["KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-SERVICES"]
     rules = [
         '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
@@ -330,7 +337,9 @@ def kube_proxy_rules(lab: Lab = LAB, *, without_service: Service | None = None,
         if service != without_service:
             rules.append(f"-A KUBE-SERVICES {match} -j {svc}")
         rules.append(f"-A {svc} ! -s {lab.cluster_cidr} {match} -j KUBE-MARK-MASQ")
-        endpoint_ips = [stale_endpoints.get(ip, ip) for ip in service.endpoint_ips]
+        endpoint_ips = list(service.endpoint_ips)
+        if stale_endpoint and stale_endpoint[0] == service:
+            endpoint_ips = [stale_endpoint[2] if ip == stale_endpoint[1] else ip for ip in endpoint_ips]
         for index, ip in enumerate(endpoint_ips):
             endpoint = f"{ip}:{service.target_port}"
             sep = sep_chain(service, endpoint)
