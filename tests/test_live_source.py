@@ -11,7 +11,7 @@ from k8srun.serve import kubeconfig_text, serving
 from k8srun.sources import RESOURCES, open_source
 from k8srun.sources.live import ApiUnreachable, Forbidden, LiveSource
 from k8srun.sources.snapshot import SnapshotSource
-from test_serve import write_bundle
+from test_serve import started_containers, write_bundle
 
 
 @pytest.fixture
@@ -27,10 +27,6 @@ def live(snapshot):
     with serving(snapshot, request_log=request_log) as (_, kubeconfig):
         with LiveSource(kubeconfig, timeout_s=5) as source:
             yield source, request_log
-
-
-def _pod_containers(pod: dict) -> list[str]:
-    return [c["name"] for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]]
 
 
 @pytest.mark.parametrize("resource", sorted(RESOURCES))
@@ -52,10 +48,10 @@ def test_get_returns_the_list_item_or_none(live, snapshot):
 
 def test_logs_current_previous_and_tail_match_the_snapshot(live, snapshot):
     source, _ = live
-    for pod in snapshot.list("pods"):
-        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        for container in _pod_containers(pod):
-            assert source.logs(ns, name, container) == snapshot.logs(ns, name, container)
+    started = started_containers(snapshot)
+    assert len(started) == 8
+    for ns, name, container in started:
+        assert source.logs(ns, name, container) == snapshot.logs(ns, name, container)
     assert source.logs("default", "api-7f9c", "app", previous=True) == \
         "starting\npanic: cannot connect to db:5432\n"
     assert source.logs("default", "web-0", "sidecar", tail_lines=1) == "sidecar of web-0: line 2\n"

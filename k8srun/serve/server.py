@@ -294,6 +294,7 @@ class SnapshotApi:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     server: "_Server"
 
     def _answer(self) -> None:

@@ -1,0 +1,269 @@
+"""``k8srun capture``: save a snapshot bundle from a live cluster, read-only.
+
+``k8srun capture [--out BUNDLE] [--namespaces ns1,ns2 | -A] [--kubeconfig K]
+[--context C] [--timeout S]`` writes the SPEC "Snapshot bundle" layout, which
+:class:`~k8srun.sources.snapshot.SnapshotSource` (and ``k8srun serve``) read::
+
+    nodes.json, namespaces.json, persistentvolumes.json, storageclasses.json
+    <ns>/events.json, replication-controllers.json, services.json,
+    <ns>/daemonsets.json, deployments.json, replicasets.json, pods.json   (kubectl's dump)
+    <ns>/endpoints.json, endpointslices.json, persistentvolumeclaims.json,
+    <ns>/statefulsets.json, jobs.json, configmaps.json                    (k8srun additions)
+    <ns>/<pod>/logs.txt            one "==== START logs for container C of pod NS/P ====" block
+                                   per container that has a status, init containers first
+    <ns>/<pod>/logs-previous.txt   the same, for containers with restarts (``--previous``)
+    k8srun.json                    {"captured_at", "cluster_version", "server", "context",
+                                    "namespaces", "gathered": [resource, ...], "counts": {...},
+                                    "redacted": [...], "errors": [{"what", "error"}, ...]}
+
+Every file is a ``<Kind>List``. Secrets are never read; ConfigMaps keep their
+keys with values blanked (and lose the last-applied annotation that copies
+them); log text passes through :func:`k8srun.redact.redact_text`. A failing
+read (403, timeout) is recorded in ``errors`` and its file left out, so the
+bundle says "not gathered" rather than "empty". ``--out X.tar.gz`` writes a
+gzip tarball of one folder. Node facts (``--nodes``) are not gathered yet:
+asking for them is recorded as an error (TODO: node targets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from . import __version__, params
+from .errors import ParameterError, SourceError
+from .redact import redact_text
+from .serve.resources import CATALOGUE
+from .sources import Source
+
+#: resource -> file stem where kubectl's dump name differs from the API plural
+FILE_STEMS = {"replicationcontrollers": "replication-controllers"}
+CLUSTER_RESOURCES = ["nodes", "namespaces", "persistentvolumes", "storageclasses"]
+NAMESPACED_RESOURCES = ["events", "replicationcontrollers", "services", "daemonsets", "deployments",
+                        "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
+                        "statefulsets", "jobs", "configmaps"]
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _list_document(resource: str, items: list[dict]) -> dict:
+    api = CATALOGUE[resource]
+    return {"kind": f"{api.kind}List", "apiVersion": api.group_version, "metadata": {}, "items": items}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def blank_configmap(configmap: dict) -> dict:
+    """A ConfigMap with its keys kept and every value (and the last-applied copy) blanked."""
+    blanked = {**configmap, "metadata": dict(configmap.get("metadata") or {})}
+    for field in ("data", "binaryData"):
+        if configmap.get(field):
+            blanked[field] = {key: "" for key in configmap[field]}
+    annotations = dict(blanked["metadata"].get("annotations") or {})
+    if annotations.pop(_LAST_APPLIED, None) is not None:
+        blanked["metadata"]["annotations"] = annotations
+    return blanked
+
+
+def _log_block(namespace: str, pod: str, container: str, text: str) -> str:
+    return (f"==== START logs for container {container} of pod {namespace}/{pod} ====\n{text}"
+            f"==== END logs for container {container} of pod {namespace}/{pod} ====\n")
+
+
+class _Capture:
+    """One capture run: writes files under ``root`` and keeps the record for k8srun.json."""
+
+    def __init__(self, source: Source, root: Path, progress):
+        self.source, self.root, self.progress = source, root, progress
+        self.gathered: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.errors: list[dict] = []
+
+    def error(self, what: str, exc: Exception) -> None:
+        self.errors.append({"what": what, "error": str(exc)})
+
+    def cluster_resource(self, resource: str) -> list[dict]:
+        self.progress.set_postfix_str(resource)
+        try:
+            items = self.source.list(resource)
+        except SourceError as exc:
+            self.error(resource, exc)
+            return []
+        finally:
+            self.progress.update()
+        _write_json(self.root / f"{resource}.json", _list_document(resource, items))
+        self.gathered.append(resource)
+        self.counts[resource] = len(items)
+        return items
+
+    def namespaced_resource(self, resource: str, namespaces: list[str], all_namespaces: bool) -> list[dict]:
+        self.progress.set_postfix_str(resource)
+        by_namespace: dict[str, list[dict]] = {}
+        if all_namespaces:
+            try:
+                for obj in self.source.list(resource):
+                    by_namespace.setdefault(obj["metadata"].get("namespace", ""), []).append(obj)
+                by_namespace = {ns: by_namespace.get(ns, []) for ns in namespaces}
+            except SourceError as exc:
+                self.error(f"{resource} in all namespaces", exc)
+        else:
+            for ns in namespaces:
+                try:
+                    by_namespace[ns] = self.source.list(resource, ns)
+                except SourceError as exc:
+                    self.error(f"{resource} in namespace {ns}", exc)
+        self.progress.update()
+        stem = FILE_STEMS.get(resource, resource)
+        for ns, items in by_namespace.items():
+            if resource == "configmaps":
+                items = [blank_configmap(c) for c in items]
+            _write_json(self.root / ns / f"{stem}.json", _list_document(resource, items))
+        if by_namespace:
+            self.gathered.append(resource)
+            self.counts[resource] = sum(len(items) for items in by_namespace.values())
+        return [obj for items in by_namespace.values() for obj in items]
+
+    def pod_logs(self, pod: dict) -> None:
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        statuses = {s["name"]: s for s in (status.get("initContainerStatuses") or []) +
+                    (status.get("containerStatuses") or [])}
+        containers = [c["name"] for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                      if c["name"] in statuses]
+        for previous, file_name in ((False, "logs.txt"), (True, "logs-previous.txt")):
+            blocks = []
+            for container in containers:
+                if previous and not statuses[container].get("restartCount"):
+                    continue
+                try:
+                    text = self.source.logs(ns, name, container, previous=previous)
+                except SourceError as exc:
+                    self.error(f"{'previous ' if previous else ''}logs of {ns}/{name}/{container}", exc)
+                    continue
+                blocks.append(_log_block(ns, name, container, redact_text(text)))
+            if blocks:
+                (self.root / ns / name).mkdir(parents=True, exist_ok=True)
+                (self.root / ns / name / file_name).write_text("".join(blocks), encoding="utf-8")
+                key = "previous_logs" if previous else "logs"
+                self.counts[key] = self.counts.get(key, 0) + len(blocks)
+        self.progress.update()
+
+
+def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | None = None,
+                   nodes: list[str] | None = None, progress: bool | None = None) -> dict:
+    """Write a snapshot bundle of ``source`` to ``out`` (dir or .tar.gz); returns its k8srun.json record."""
+    from tqdm.auto import tqdm
+
+    out = Path(out).expanduser()
+    tarball = out.name.endswith((".tar.gz", ".tgz"))
+    reusable_empty_dir = out.is_dir() and not tarball and not any(out.iterdir())
+    if out.exists() and not reusable_empty_dir:
+        raise ParameterError("--out", str(out), "already exists; choose a new path (capture never overwrites)")
+    captured_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    work = Path(tempfile.mkdtemp(prefix="k8srun-capture-")) if tarball else None
+    root = (work / out.name.removesuffix(".tar.gz").removesuffix(".tgz")) if work else out
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        all_namespaces = namespaces is None
+        if all_namespaces:
+            try:
+                namespaces = source.namespaces()
+            except SourceError as exc:
+                raise SourceError(f"cannot list namespaces ({exc}); pass --namespaces ns1,ns2") from None
+        with tqdm(total=len(CLUSTER_RESOURCES) + len(NAMESPACED_RESOURCES), desc="capture", unit="step",
+                  disable=(None if progress is None else not progress)) as bar:
+            run = _Capture(source, root, bar)
+            for resource in CLUSTER_RESOURCES:
+                items = run.cluster_resource(resource)
+                if resource == "namespaces" and not all_namespaces:
+                    wanted = set(namespaces)
+                    _write_json(root / "namespaces.json", _list_document(
+                        "namespaces", [n for n in items if n["metadata"]["name"] in wanted]))
+            pods = []
+            for resource in NAMESPACED_RESOURCES:
+                objects = run.namespaced_resource(resource, namespaces, all_namespaces)
+                if resource == "pods":
+                    pods = objects
+            bar.total += len(pods)
+            bar.set_postfix_str("logs")
+            for pod in pods:
+                run.pod_logs(pod)
+        for node in nodes or []:
+            run.error(f"node facts of {node}", SourceError(
+                "not gathered: node commands in capture are not implemented yet (run the runbook "
+                "with a node: target instead)"))
+        meta = source.meta()
+        record = {
+            "captured_at": captured_at.isoformat().replace("+00:00", "Z"),
+            "cluster_version": meta.get("cluster_version", ""),
+            "server": meta.get("server", ""), "context": meta.get("context", ""),
+            "source": meta.get("description", ""), "k8srun_version": __version__,
+            "namespaces": namespaces, "gathered": run.gathered, "counts": run.counts,
+            "redacted": ["log text (tokens, passwords, keys)", "configmap values", "secrets (never read)"],
+            "errors": run.errors,
+        }
+        if meta.get("version_error"):
+            record["errors"].append({"what": "cluster version", "error": meta["version_error"]})
+        _write_json(root / "k8srun.json", record)
+        if tarball:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(out, "w:gz") as archive:
+                archive.add(root, arcname=root.name)
+        return record
+    except BaseException:
+        if not tarball:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``k8srun capture``."""
+    parser.add_argument("--out", help="bundle directory, or a path ending in .tar.gz "
+                        "(default: k8srun-snapshot-<UTC time>)")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--namespaces", help="comma-separated namespaces to capture (default: all)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="capture every namespace (default)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    parser.add_argument("--context", help="kubeconfig context (default: current)")
+    parser.add_argument("--nodes", help="comma-separated nodes whose facts to gather (not implemented yet: "
+                        "recorded as not gathered)")
+    parser.add_argument("--timeout", default="10", help="seconds per API call (default 10)")
+
+
+def _names(param: str, text: str | None, validate) -> list[str] | None:
+    if text is None:
+        return None
+    names = [validate(param, n.strip()) for n in text.split(",") if n.strip()]
+    if not names:
+        raise ParameterError(param, text, "give at least one name")
+    return names
+
+
+def main(args: argparse.Namespace) -> int:
+    """Capture a bundle from the live cluster and print where it went."""
+    from .sources.live import LiveSource
+
+    namespaces = _names("--namespaces", args.namespaces, params.dns1123_label)
+    nodes = _names("--nodes", args.nodes, params.dns1123_subdomain)
+    timeout_s = params.positive_number("--timeout", args.timeout)
+    out = args.out or f"k8srun-snapshot-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+    with LiveSource(args.kubeconfig, args.context, timeout_s=timeout_s) as source:
+        record = capture_bundle(source, out, namespaces=namespaces, nodes=nodes)
+    total = sum(v for k, v in record["counts"].items() if k not in ("logs", "previous_logs"))
+    print(f"wrote {out}: {total} objects in {len(record['namespaces'])} namespaces, "
+          f"{record['counts'].get('logs', 0)} container logs, "
+          f"{record['counts'].get('previous_logs', 0)} previous logs, {len(record['errors'])} errors")
+    for error in record["errors"]:
+        print(f"  not gathered: {error['what']}: {error['error']}", file=sys.stderr)
+    return 0
