@@ -178,7 +178,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
                 str(runbook.path), str(result.notebook), parameters=parameters,
                 progress_bar=progress, kernel_name="python3", cwd=str(runbook.path.parent),
                 request_save_on_cell_execute=False, execution_timeout=cell_timeout,
-                log_output=False)
+                log_output=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except PapermillExecutionError as exc:
             evalue = str(exc.evalue).splitlines()[0] if exc.evalue else ""
             result.error = f"cell {exc.exec_count} raised {exc.ename}: {evalue}"
