@@ -22,6 +22,7 @@ from k8srun.lab.faults import FAULTS
 from k8srun.lab.state import load_state
 from k8srun.lab.system import LabError, process_cmdline
 from k8srun.lab.topology import LAB
+from k8srun.model import code_info
 
 PROBE_TIMEOUT_S = 3
 
@@ -73,8 +74,12 @@ def tls_verify() -> tuple[int | None, str]:
 # -- one symptom probe per fault: returns (fault present?, evidence) -------------------------------------
 
 def mtu_symptom():
+    """node-a is told 'frag needed'; pod-a's full-size DF packets vanish, 1350-byte ones pass (1400 - VXLAN 50)."""
     code, out = probe(LAB.node_a.netns, "ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", "1472", LAB.node_b.ip)
-    return code != 0 and "Frag needed and DF set (mtu = 1400)" in out, out
+    full_code, full = probe(LAB.pod_a.netns, "ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", "1422", LAB.pod_b.ip)
+    fits_code, _ = probe(LAB.pod_a.netns, "ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", "1322", LAB.pod_b.ip)
+    told = code != 0 and "Frag needed and DF set (mtu = 1400)" in out
+    return told and full_code != 0 and fits_code == 0, out + full
 
 
 def ip_forward_symptom():
@@ -168,6 +173,11 @@ def test_every_fault_has_a_symptom_probe():
     assert set(SYMPTOMS) == set(FAULTS)
 
 
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_names_a_catalogued_finding(fault):
+    assert code_info(FAULTS[fault].finding).code == FAULTS[fault].finding
+
+
 def test_chain_names_are_kube_proxys():
     """The hashes every cluster shows for kube-dns (KUBE-SVC-TCOU7JCQXEZGVUNU / ERIFXISQEP7F7OF4)."""
     assert topology.svc_chain(LAB.kube_dns) == "KUBE-SVC-TCOU7JCQXEZGVUNU"
@@ -189,7 +199,7 @@ def test_kube_proxy_rules_fault_variants():
 def test_link_names_fit_the_kernel_limit():
     names = [n for node in LAB.nodes for n in (node.uplink, node.router_link, node.bridge, node.vxlan)]
     names += [n for pod in LAB.pods for n in (pod.ifname, pod.host_link)]
-    assert all(name.startswith("k8l-") and len(name) <= 15 for name in names + list(LAB.namespaces))
+    assert all(name.startswith(topology.PREFIX) and len(name) <= 15 for name in names + list(LAB.namespaces))
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges to nobody")
@@ -307,6 +317,7 @@ def test_cli_break_status_fix(lab):
         done = k8srun("lab", "status", "--json")
         report = json.loads(done.stdout)
         assert done.returncode == 1 and report["faults"] == ["dns-down"]
+        assert {p["name"]: p["running"] for p in report["processes"]}["dns"] is False
         failed = {c["check"] for c in report["checks"] if not c["ok"]}
         assert failed == {f"pod-a -> kube-dns {lab.kube_dns.cluster_ip}: {lab.web_fqdn}",
                           "pod-a resolves 'web' via resolv.conf (search, ndots)"}

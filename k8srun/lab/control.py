@@ -149,12 +149,6 @@ def fix_fault(name: str, lab: Lab = LAB) -> bool:
     return True
 
 
-def applied_faults() -> list[str]:
-    """Faults currently applied (empty when the lab is down)."""
-    state = load_state()
-    return list(state.faults) if state else []
-
-
 def _fault(name: str):
     try:
         return FAULTS[name]

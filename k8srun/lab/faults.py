@@ -119,7 +119,8 @@ def _delete_rule(fault: str) -> Callable[[FaultContext], None]:
 
 
 def _stop_dns(ctx: FaultContext) -> None:
-    process = ctx.state.processes.pop("dns", None)
+    # the entry stays, so `lab status` lists dns as not running
+    process = ctx.state.processes.get("dns")
     if process is not None:
         services.stop_server(process)
 
@@ -164,7 +165,8 @@ def _faults() -> dict[str, Fault]:
         Fault("mtu", "MTU-001", lab.router,
               f"link {lab.node_b.router_link} (router → node-b) has MTU {FAULT_MTU}, the rest of the path {lab.node_mtu}",
               f"ping -M do -s {lab.node_mtu - 28} {lab.node_b.ip} from node-a gets 'Frag needed (mtu = {FAULT_MTU})';"
-              f" full-size pod packets to {lab.pod_b.ip} are dropped",
+              f" from pod-a, DF packets to {lab.pod_b.ip} above {FAULT_MTU - 50} bytes vanish without an ICMP"
+              " (a black hole: small pings work, full-size ones hang)",
               _router_link_mtu(FAULT_MTU), _router_link_mtu(lab.node_mtu)),
         Fault("ip-forward", "SYS-001", lab.router, "net.ipv4.ip_forward=0 on the router",
               f"node-a cannot reach {lab.node_b.ip}; pod-a cannot reach {lab.pod_b.ip}",

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .system import in_netns, netns_names, run
 
+#: every namespace and link of the lab starts with this
 PREFIX = "k8l-"
 ETC_NETNS = Path("/etc/netns")
 
