@@ -71,14 +71,21 @@ def _print_status(*, as_json: bool) -> int:
 
     with pd.option_context("display.max_colwidth", 120, "display.width", 250):
         print("TOPOLOGY")
-        print(pd.DataFrame(status["topology"]).to_string(index=False))
+        print(_left_aligned(pd.DataFrame(status["topology"])))
         print("\nPROCESSES")
-        print(pd.DataFrame(status["processes"]).drop(columns=["command"]).to_string(index=False))
+        print(_left_aligned(pd.DataFrame(status["processes"]).drop(columns=["command"])))
         print("\nCHECKS")
         checks = pd.DataFrame(status["checks"])
         checks["result"] = checks.pop("ok").map({True: "OK", False: "FAIL"})
-        print(checks[["result", "check", "evidence"]].to_string(index=False))
+        print(_left_aligned(checks[["result", "check", "evidence"]]))
     faults = ", ".join(status["faults"]) or "none"
     verdict = "all checks OK" if status["ok"] else "some checks FAIL"
     print(f"\nfaults applied: {faults}; {verdict}")
     return 0 if status["ok"] else 1
+
+
+def _left_aligned(frame) -> str:
+    """A DataFrame as text with every column left-aligned (easier to scan than pandas' default)."""
+    widths = {col: max([len(str(col)), *(len(str(v)) for v in frame[col])]) for col in frame.columns}
+    formatters = {col: (lambda value, width=width: f"{str(value):<{width}}") for col, width in widths.items()}
+    return frame.to_string(index=False, justify="left", formatters=formatters)
