@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 from typing import Any, Callable, Iterable
 
 import pandas as pd
@@ -124,6 +125,14 @@ class Session:
     @property
     def namespace(self) -> str | None:
         return self.parameters.get("namespace")
+
+    def focus(self, namespace: str | None, pod: str = "") -> tuple[str | None, str]:
+        """Look at another namespace/pod from here on (e.g. picked in the pickers)."""
+        if namespace:
+            namespace = params.dns1123_label("namespace", namespace)
+        pod = params.dns1123_subdomain("pod", pod, allow_empty=True)
+        self.parameters.update(namespace=namespace, pod=pod)
+        return namespace, pod
 
     def header(self) -> None:
         """Show what this run looks at: source, capture time, parameters."""
@@ -270,13 +279,21 @@ class Session:
 
     # ---------------------------------------------------------- checks
     def check(self, diagnose: Callable[..., list[Finding]], **evidence: Any) -> list[Finding]:
-        """Run a check on gathered frames, record and show its findings."""
+        """Run a check on gathered frames, record and show its findings.
+
+        A finding whose code needs evidence that could not be gathered (the
+        ``REQUIRES`` table of the check's module) is dropped: an empty table
+        that stands for "could not look" must not read as "nothing there".
+        The checks table then says NOT CHECKED for that code.
+        """
         name = getattr(diagnose, "__module__", "") + "." + getattr(diagnose, "__name__", "check")
+        requires = getattr(sys.modules.get(getattr(diagnose, "__module__", "")), "REQUIRES", {})
         try:
             found = list(diagnose(**evidence))
         except Exception as exc:  # a check bug must not kill the report
             self.note_unavailable(f"check {name}", f"internal error: {type(exc).__name__}: {exc}")
             return []
+        found = [f for f in found if not set(requires.get(f.code, ())) & self.missing_evidence]
         self.add(found)
         return found
 

@@ -45,7 +45,7 @@ from IPython import get_ipython
 from IPython.display import HTML, display
 
 from . import params
-from .errors import K8srunError, ParameterError
+from .errors import K8srunError
 from .redact import redact_text
 from .frames import EVENT_COLUMNS
 from .sources import Source
@@ -112,8 +112,8 @@ def _namespace_dropdown(source: Source, value: str | None) -> widgets.Dropdown:
         names = source.namespaces()
     except K8srunError:  # e.g. RBAC forbids listing namespaces: offer the one asked for
         names = [value] if value else []
-    if value and value not in names:
-        raise ParameterError("namespace", value, f"not in this source (have: {', '.join(names) or 'none'})")
+    if value and value not in names:  # offered anyway: the gather cells say what is missing
+        names = [value, *names]
     if value is None and names:
         value = "default" if "default" in names else names[0]
     return widgets.Dropdown(options=names, value=value, description="namespace")
@@ -132,8 +132,14 @@ PodFilter = Callable[[dict], bool] | Collection[str] | None
 
 
 def pod_names(source: Source, namespace: str, only: PodFilter = None) -> list[str]:
-    """Sorted names of the pods in ``namespace`` that ``only`` keeps (predicate or set of phases)."""
-    pods = source.list("pods", namespace) if namespace else []
+    """Sorted names of the pods in ``namespace`` that ``only`` keeps (predicate or set of phases).
+
+    A source that cannot list pods gives no names: the gather cells show why.
+    """
+    try:
+        pods = source.list("pods", namespace) if namespace else []
+    except K8srunError:
+        return []
     if only is None:
         kept = pods
     elif callable(only):
@@ -144,12 +150,23 @@ def pod_names(source: Source, namespace: str, only: PodFilter = None) -> list[st
     return sorted(p["metadata"]["name"] for p in kept)
 
 
-def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFilter) -> widgets.Dropdown:
+ALL_PODS = "(all)"
+
+
+def _pod_options(source: Source, namespace: str, only: PodFilter, allow_all: bool) -> list:
+    names = pod_names(source, namespace, only)
+    return [(ALL_PODS, "")] + [(n, n) for n in names] if allow_all else names
+
+
+def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFilter,
+                  allow_all: bool = False) -> widgets.Dropdown:
     value = params.dns1123_subdomain("pod", value, allow_empty=True) or None
     names = pod_names(source, namespace, only)
-    if value and value not in names:
-        raise ParameterError("pod", value, f"no such pod in namespace {namespace!r} "
-                             f"(have: {', '.join(names) or 'none'})")
+    if value and value not in names:  # offered anyway: the gather cells say what is missing
+        names = [value, *names]
+    if allow_all:
+        return widgets.Dropdown(options=[(ALL_PODS, "")] + [(n, n) for n in names], value=value or "",
+                                description="pod")
     return widgets.Dropdown(options=names, value=value or (names[0] if names else None),
                             description="pod")
 
@@ -165,22 +182,25 @@ def pod_picker(source: Source, namespace: str, value: str | None = None,
 
 
 def linked_pickers(source: Source, namespace: str | None = None, pod: str | None = None,
-                   only: PodFilter = None) -> widgets.HBox:
-    """HBox(namespace Dropdown, pod Dropdown); choosing a namespace repopulates the pods."""
+                   only: PodFilter = None, *, allow_all: bool = False) -> widgets.HBox:
+    """HBox(namespace Dropdown, pod Dropdown); choosing a namespace repopulates the pods.
+
+    ``allow_all`` adds a first pod choice "(all)" whose value is "" (every pod).
+    """
     namespaces = _namespace_dropdown(source, namespace)
-    pods = _pod_dropdown(source, namespaces.value or "", pod, only)
+    pods = _pod_dropdown(source, namespaces.value or "", pod, only, allow_all)
 
     def repopulate(change) -> None:
-        choices = pod_names(source, change["new"] or "", only)
+        choices = _pod_options(source, change["new"] or "", only, allow_all)
         pods.options = choices
-        pods.value = choices[0] if choices else None
+        pods.value = (choices[0][1] if allow_all else choices[0]) if choices else None
 
     namespaces.observe(repopulate, names="value")
     box = widgets.HBox([namespaces, pods])
     if is_interactive():
         return _show(box)
-    display(HTML(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, "
-                            f"pod: {pods.value or '(none matching)'}")))
+    shown_pod = pods.value or (ALL_PODS if allow_all else "(none matching)")
+    display(HTML(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, pod: {shown_pod}")))
     return box
 
 

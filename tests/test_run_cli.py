@@ -143,6 +143,8 @@ def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
     result = run("run", "pod-pending", "-p", "source", "none", "--out", str(tmp_path), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "skipped" in (tmp_path / "pod-pending.html").read_text()
+    # no cluster means nothing was looked at: no finding may come from the empty tables
+    assert codes(tmp_path / "pod-pending.findings.json") == set()
 
 
 def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeypatch):

@@ -189,9 +189,9 @@ def test_namespace_picker_lists_the_source_namespaces(bundle):
     assert widgets.namespace_picker(bundle, "shop").value == "shop"
 
 
-def test_namespace_picker_rejects_unknown_and_invalid_namespaces(bundle):
-    with pytest.raises(ParameterError, match="not in this source.*default, shop"):
-        widgets.namespace_picker(bundle, "billing")
+def test_namespace_picker_offers_an_unknown_namespace_and_rejects_invalid_ones(bundle):
+    # the notebook must go on: the gather cells then say the namespace is missing
+    assert list(widgets.namespace_picker(bundle, "billing").options) == ["billing", "default", "shop"]
     with pytest.raises(ParameterError, match="DNS-1123"):
         widgets.namespace_picker(bundle, "x;rm -rf /")
 
@@ -217,8 +217,7 @@ def test_pod_picker_lists_and_filters_pods(bundle):
     not_done = widgets.pod_picker(bundle, "shop", only=lambda p: p["status"]["phase"] != "Succeeded")
     assert list(not_done.options) == ["db-0", "web-7d4b9c-abcde"]
     assert widgets.pod_picker(bundle, "shop", value="web-7d4b9c-abcde").value == "web-7d4b9c-abcde"
-    with pytest.raises(ParameterError, match="no such pod in namespace 'shop'"):
-        widgets.pod_picker(bundle, "shop", value="web-0")
+    assert list(widgets.pod_picker(bundle, "shop", value="web-0").options)[0] == "web-0"
 
 
 def test_linked_pickers_repopulate_pods_when_namespace_changes(bundle):
@@ -397,3 +396,14 @@ def test_nbclient_run_of_views_leaves_static_evidence_in_the_notebook(monkeypatc
     assert outputs[1], "the log viewer cell displayed nothing"
     assert [sorted(o["data"]) for o in outputs[1]] == [["text/html", "text/plain"]]
     assert "panic: config missing" in outputs[1][0]["data"]["text/html"]
+
+
+
+def test_linked_pickers_offer_all_pods_first_and_keep_it_on_namespace_change(bundle):
+    box = widgets.linked_pickers(bundle, "shop", None, allow_all=True)
+    namespaces, pods = box.children
+    assert pods.value == "" and pods.options[0] == (widgets.ALL_PODS, "")
+    assert [value for _, value in pods.options[1:]] == ["batch-1", "db-0", "web-7d4b9c-abcde"]
+    pods.value = "db-0"
+    namespaces.value = "default"
+    assert pods.value == "" and [v for _, v in pods.options] == ["", "hello"]
