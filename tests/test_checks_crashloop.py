@@ -290,7 +290,7 @@ def test_failing_init_container_with_its_log():
     found = run([stuck], previous={("api-7c9f-q8x2z", "migrate"): logs})
     assert codes(found) == ["CRASH-006"]
     assert ("init container migrate of payments/api-7c9f-q8x2z fails (exit 2, Error" in found[0].detail
-            and "so api never start" in found[0].detail and "already exists" in found[0].detail)
+            and "so the app containers (api) never start" in found[0].detail and "already exists" in found[0].detail)
     pods = frames.pods_frame([stuck])
     assert crashloop.pods_of_interest(pods)["name"].tolist() == ["api-7c9f-q8x2z"]
 

@@ -372,6 +372,13 @@ def test_all_nodes_not_ready_or_cordoned():
     assert "worker-2 Ready cordoned" in found[0].detail and "web-0" in found[0].detail
 
 
+def test_only_the_control_plane_left_is_pend_006_not_a_toleration_problem():
+    nodes = [node("worker-1", ready="Unknown", reason="NodeStatusUnknown"), WORKERS[2]]
+    found = run([pod("web-0")], nodes)
+    assert codes(found) == ["PEND-006"]
+    assert "control-plane Ready control-plane (tainted NoSchedule)" in found[0].detail
+
+
 def test_one_ready_schedulable_node_is_enough():
     nodes = [node("worker-1", ready="False", reason="KubeletNotReady"), node("worker-2")]
     assert pending.no_schedulable_node(frames.nodes_frame(nodes)) == []

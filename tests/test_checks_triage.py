@@ -94,16 +94,24 @@ def test_not_ready_node_is_critical_and_points_to_node_notready():
     assert "worker-2 is NotReady (Ready=Unknown, NodeStatusUnknown" in found[0].detail
 
 
-def test_service_without_ready_endpoints():
-    state = frames_of(pods=[pod("web-0", ready=False)], nodes=[node("worker-1")], services=[service("web")],
-                      endpoint_objects=[endpoints("web", ready=False)])
+def test_service_without_ready_endpoints_and_no_pod_points_to_service_routing():
+    state = frames_of(pods=[pod("web-0")], nodes=[node("worker-1")], services=[service("web"), service("checkout")],
+                      endpoint_objects=[endpoints("web")])
     table = triage.suspects(**state)
-    assert table["rank"].tolist() == [1, 2]
+    assert table["rank"].tolist() == [1]
     first = table.iloc[0]
     assert first["severity"] == "critical" and first["runbook"] == "service-routing"
-    assert first["parameters"] == {"namespace": "shop", "service": "web", "port": 80}
-    second = table.iloc[1]  # the not-Ready pod behind it
-    assert second["runbook"] == "pod-crashloop" and second["parameters"] == {"namespace": "shop", "pod": "web-0"}
+    assert first["parameters"] == {"namespace": "shop", "service": "checkout", "port": 80}
+
+
+def test_service_down_because_of_its_pods_is_one_critical_suspect():
+    state = frames_of(pods=[pod("web-0", ready=False)], nodes=[node("worker-1")], services=[service("web")],
+                      endpoint_objects=[endpoints("web", ready=False)])
+    found = triage.diagnose(**state)
+    assert len(found) == 1 and found[0].severity == Severity.CRITICAL
+    assert found[0].evidence["runbook"] == "pod-crashloop"
+    assert found[0].evidence["parameters"] == {"namespace": "shop", "pod": "web-0"}
+    assert "Service shop/web has no ready endpoint because of them" in found[0].detail
 
 
 def test_kube_dns_without_endpoints_points_to_dns():

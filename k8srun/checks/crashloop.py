@@ -46,7 +46,7 @@ EXIT_MEANINGS = {
     1: "application error", 2: "misuse of shell builtin / bad arguments",
     126: "command not executable (permission or not a binary)",
     127: "command not found (check command/args and the image)",
-    128: "the container could not start (StartError)", 137: "killed by SIGKILL",
+    128: "the runtime could not start the process", 137: "killed by SIGKILL",
     139: "segmentation fault (SIGSEGV)", 143: "terminated by SIGTERM",
 }
 _CONFIG_MISSING = re.compile(r'(?P<kind>configmap|secret) "(?P<name>[^"]+)" not found', re.I)
@@ -332,7 +332,7 @@ def init_failures(row: pd.Series, previous_logs: dict | None = None, current_log
     meaning = EXIT_MEANINGS.get(code, "") if code is not None else ""
     detail = (f"init container {row['container']} of {row['namespace']}/{row['pod']} fails "
               f"(exit {code if code is not None else '?'}, {reason}{': ' + meaning if meaning else ''}; "
-              f"{row['restarts']} restarts), so {', '.join(app_containers or []) or 'the app containers'} never start")
+              f"{row['restarts']} restarts), so the app containers ({', '.join(app_containers or [])}) never start")
     if tail:
         detail += f"; last log line: {tail[-1][:200]}"
     evidence = {"container_status": _status_row(row), "previous_log_tail": tail}

@@ -7,9 +7,12 @@ computed from the objects (requests vs. free allocatable, taints vs.
 tolerations, nodeSelector/affinity vs. labels, PVC phase, image pull state).
 
 Candidate nodes for PEND-001..003 are the Ready, schedulable (not cordoned)
-nodes; when there is none, PEND-006 is the finding and the node-lifecycle
-taints (``node.kubernetes.io/not-ready``, ``unreachable``, ``unschedulable``)
-are not reported again as PEND-002.
+nodes. When none of them takes workloads — all NotReady, cordoned, or
+control-plane nodes with their NoSchedule taint — PEND-006 is the finding
+(adding a control-plane toleration is not the fix for lost workers), the
+other scheduling checks are skipped, and the node-lifecycle taints
+(``node.kubernetes.io/not-ready``, ``unreachable``, ``unschedulable``) are
+never reported as PEND-002.
 
 ``node_fit(pod, nodes, node_usage)`` returns one row per candidate node:
 node, fits_resources, short (list of "cpu"/"memory"/"pods"), untolerated
@@ -48,6 +51,8 @@ REQUIRES: dict[str, list[str]] = {
 }
 
 #: taints the node lifecycle controller sets; they mean PEND-006, not PEND-002
+#: a node with one of these NoSchedule taints runs the control plane, not workloads
+CONTROL_PLANE_TAINTS = {"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"}
 LIFECYCLE_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
                     "node.kubernetes.io/unschedulable"}
 PULL_WAITING_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
@@ -453,9 +458,20 @@ def image_pull_failures(pod: pd.Series, containers: pd.DataFrame, events: pd.Dat
 
 # ---------------------------------------------------------------- PEND-006
 
+def _control_plane_only(node: pd.Series) -> bool:
+    return any(t.get("key") in CONTROL_PLANE_TAINTS and t.get("effect") == "NoSchedule"
+               for t in node["taint_objects"])
+
+
+def workload_nodes(nodes: pd.DataFrame) -> pd.DataFrame:
+    """Ready, uncordoned nodes that take ordinary workloads (no control-plane NoSchedule taint)."""
+    ready = candidate_nodes(nodes)
+    return ready[[not _control_plane_only(n) for _, n in ready.iterrows()]] if not ready.empty else ready
+
+
 def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None) -> list[Finding]:
-    """PEND-006: no node is both Ready and schedulable (all NotReady or cordoned)."""
-    if not candidate_nodes(nodes).empty:
+    """PEND-006: no node is Ready and schedulable for workloads (all NotReady, cordoned or control-plane)."""
+    if not workload_nodes(nodes).empty:
         return []
     waiting = "" if pending is None or pending.empty else \
         f"; {len(pending)} pending pod(s) cannot be scheduled: {', '.join(pending['name'][:5])}"
@@ -464,8 +480,10 @@ def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None
     else:
         states = ", ".join(f"{r['name']} {'Ready' if r['ready'] == 'True' else 'NotReady'}"
                            f"{' (' + r['ready_reason'] + ')' if r['ready'] != 'True' and r['ready_reason'] else ''}"
-                           f"{' cordoned' if r['unschedulable'] else ''}" for _, r in nodes.iterrows())
-        detail = f"none of the {len(nodes)} nodes is Ready and schedulable: {states}{waiting}"
+                           f"{' cordoned' if r['unschedulable'] else ''}"
+                           f"{' control-plane (tainted NoSchedule)' if _control_plane_only(r) else ''}"
+                           for _, r in nodes.iterrows())
+        detail = f"none of the {len(nodes)} nodes is Ready and schedulable for workloads: {states}{waiting}"
     evidence = {"nodes": nodes[["name", "ready", "ready_reason", "ready_since", "unschedulable", "taints"]]}
     return [finding("PEND-006", detail, evidence)]
 
@@ -482,7 +500,7 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
         findings += no_schedulable_node(nodes, pending[pending.apply(_unscheduled, axis=1)]
                                         if not pending.empty else pending)
     for _, row in pending.iterrows():
-        if nodes is not None and not candidate_nodes(nodes).empty:
+        if nodes is not None and not workload_nodes(nodes).empty:
             findings += insufficient_resources(row, nodes, node_usage, events)
             findings += untolerated_taints(row, nodes, node_usage, events)
             findings += selector_mismatch(row, nodes, node_usage, events)

@@ -8,11 +8,15 @@ suspect                     severity  runbook (parameters)
 node not Ready              critical  node-notready (node)
 Service, no ready endpoint  critical  service-routing (namespace, service, port); dns for kube-dns
 pods not Running, grouped   error     pod-crashloop / pod-pending (namespace, pod); kube-system
-by (namespace, status)                components to dns / service-routing / pod-network / control-plane
+by (namespace, status)      critical  components to dns / service-routing / pod-network / control-plane;
+                            if a      a Service without ready endpoints whose pods are all unhealthy is
+                            Service   folded into its pods' suspect (one suspect per cause)
+                            is down
 Warning events by reason    warning   by reason (FailedScheduling -> pod-pending, BackOff -> pod-crashloop ...)
 on objects not already
-suspected, seen in the
-last hour
+suspected (nor pods on a
+NotReady node), seen in
+the last hour
 ==========================  ========  ==================================
 
 ``suspects(...)`` returns the ranked DataFrame: rank, severity, what, object,
@@ -104,21 +108,56 @@ def services_without_endpoints(services: pd.DataFrame, endpoints: pd.DataFrame) 
     return pd.DataFrame(rows, columns=SERVICE_GAP_COLUMNS)
 
 
-def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame) -> list[dict]:
-    """Services with a selector whose Endpoints have no ready address."""
+def _selected_pods(pods: pd.DataFrame | None, namespace: str, selector: dict) -> pd.DataFrame:
+    if pods is None or pods.empty:
+        return pd.DataFrame(columns=["name", "status"])
+    mask = [ns == namespace and all(labels.get(k) == v for k, v in selector.items())
+            for ns, labels in zip(pods["namespace"], pods["labels"])]
+    return pods[pd.Series(mask, index=pods.index, dtype=bool)]
+
+
+def services_down_because_of_pods(services: pd.DataFrame, endpoints: pd.DataFrame,
+                                  pods: pd.DataFrame | None) -> dict[tuple[str, str], list[str]]:
+    """(namespace, pod) -> Services without ready endpoints whose selected pods are all unhealthy."""
+    down: dict[tuple[str, str], list[str]] = {}
+    if pods is None:
+        return down
+    bad = {(ns, n) for ns, n in zip(*[unhealthy_pods(pods)[c] for c in ("namespace", "name")])}
+    for _, svc in services_without_endpoints(services, endpoints).iterrows():
+        selected = _selected_pods(pods, svc["namespace"], svc["selector"])
+        keys = [(svc["namespace"], n) for n in selected["name"]]
+        if keys and all(k in bad for k in keys):
+            for k in keys:
+                down.setdefault(k, []).append(f"{svc['namespace']}/{svc['name']}")
+    return down
+
+
+def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.DataFrame | None = None) -> list[dict]:
+    """Services with a selector whose Endpoints have no ready address, unless their pods are the suspects.
+
+    A Service whose selected pods are all unhealthy is reported with those pods
+    (:func:`pod_suspects` raises them to critical); the rest point to
+    service-routing (or dns for kube-dns).
+    """
+    covered = {svc for names in services_down_because_of_pods(services, endpoints, pods).values() for svc in names}
     out = []
     for _, svc in services_without_endpoints(services, endpoints).iterrows():
         selector = ",".join(f"{k}={v}" for k, v in svc["selector"].items())
         key = f"{svc['namespace']}/{svc['name']}"
+        if key in covered:
+            continue
+        selected = _selected_pods(pods, svc["namespace"], svc["selector"])
         if key in ("kube-system/kube-dns", "kube-system/coredns"):
             runbook, parameters = "dns", {"dns_service": key}
         else:
             ports = svc["ports"] or [{}]
             runbook = "service-routing"
             parameters = {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}
-        pods = f" (not ready: {', '.join(svc['not_ready_pods'][:3])})" if svc["not_ready_pods"] else ""
-        detail = (f"Service {key} has no ready endpoint (selector {selector}; {svc['not_ready_endpoints']} "
-                  f"not-ready address(es){pods}): open {runbook}")
+        behind = (", ".join(f"{n} {st}" for n, st in zip(selected["name"][:3], selected["status"][:3]))
+                  if not selected.empty else "no pod matches")
+        detail = (f"Service {key} has no ready endpoint (selector {selector}: {behind}; "
+                  f"{svc['not_ready_endpoints']} not-ready address(es)): open {runbook}"
+                  + "".join(f" {k}={v}" for k, v in parameters.items() if v))
         evidence = {"service": svc[["namespace", "name", "type", "cluster_ip", "selector", "ready_endpoints",
                                     "not_ready_endpoints", "not_ready_pods"]]}
         out.append(_suspect("service", "critical", "Service without ready endpoints", f"service/{key}",
@@ -153,8 +192,8 @@ def unhealthy_pods(pods: pd.DataFrame) -> pd.DataFrame:
     return pods[not_running | not_ready]
 
 
-def pod_suspects(pods: pd.DataFrame) -> list[dict]:
-    """Unhealthy pods grouped by (namespace, status, runbook)."""
+def pod_suspects(pods: pd.DataFrame, services_down: dict[tuple[str, str], list[str]] | None = None) -> list[dict]:
+    """Unhealthy pods grouped by (namespace, status, runbook); critical when a Service is down because of them."""
     bad = unhealthy_pods(pods).copy()
     if bad.empty:
         return []
@@ -171,7 +210,11 @@ def pod_suspects(pods: pd.DataFrame) -> list[dict]:
                   f"{f' ({restarts} restarts)' if restarts else ''}: open {runbook}"
                   + "".join(f" {k}={v}" for k, v in parameters.items() if v))
         evidence = {"pods": group[["namespace", "name", "status", "ready", "restarts", "node"]].head(5)}
-        out.append(_suspect("system-pods" if system else "pods", "error",
+        services = sorted({svc for n in names for svc in (services_down or {}).get((namespace, n), [])})
+        if services:
+            detail += f"; Service {', '.join(services)} has no ready endpoint because of them"
+            evidence["services_without_endpoints"] = services
+        out.append(_suspect("system-pods" if system else "pods", "critical" if services else "error",
                             "kube-system pods unhealthy" if system else "pods not Running",
                             f"{namespace}/{names[0]}" if len(names) == 1 else f"{namespace}/({len(names)} pods)",
                             status, len(names), runbook, parameters, detail, evidence))
@@ -212,7 +255,7 @@ def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects:
         else:
             runbook, parameters = "", {}
         total = int(group["count"].sum())
-        where = f"{kind} {namespace + '/' if namespace else ''}{', '.join(names[:3])}"
+        where = f"{kind} {namespace + '/' if namespace and kind != 'Node' else ''}{', '.join(names[:3])}"
         advice = f"open {runbook}" if runbook else f"no runbook covers it: kubectl describe {kind.lower()} {names[0]}"
         detail = (f"{total} Warning {reason} event(s) on {where}: \"{group.iloc[-1]['message'][:160]}\": {advice}")
         out.append(_suspect("events", "warning", f"Warning events {reason}", where, reason, total,
@@ -226,16 +269,21 @@ def _all_suspects(pods, nodes, events, services, endpoints, now) -> list[dict]:
     found: list[dict] = []
     if nodes is not None:
         found += node_suspects(nodes)
+    services_down = {}
     if services is not None and endpoints is not None:
-        found += service_suspects(services, endpoints)
+        found += service_suspects(services, endpoints, pods)
+        services_down = services_down_because_of_pods(services, endpoints, pods)
     known: set[tuple[str, str, str]] = set()
     if pods is not None:
-        found += pod_suspects(pods)
+        found += pod_suspects(pods, services_down)
         bad = unhealthy_pods(pods)
         known |= {(ns, "Pod", n) for ns, n in zip(bad["namespace"], bad["name"])}
     if nodes is not None:
-        bad_nodes = nodes[nodes["ready"] != "True"]["name"]
+        bad_nodes = set(nodes[nodes["ready"] != "True"]["name"])
         known |= {(ns, "Node", n) for n in bad_nodes for ns in ("", "default")}
+        if pods is not None:  # events of pods on a NotReady node are symptoms of that node
+            stranded = pods[pods["node"].isin(bad_nodes)]
+            known |= {(ns, "Pod", n) for ns, n in zip(stranded["namespace"], stranded["name"])}
     if events is not None:
         found += event_suspects(events, now, known)
     found.sort(key=lambda s: (-int(Severity.parse(s["severity"])), _CATEGORY_ORDER[s["category"]], -s["count"]))
