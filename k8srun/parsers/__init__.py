@@ -21,6 +21,7 @@ ip-json-addr        ``ip -j addr``                                 :mod:`.ip_jso
 ip-json-route       ``ip -j route``                                :mod:`.ip_json`
 fio                 ``fio --output-format=json`` (etcd disk test)  :mod:`.fio`
 kubelet-journal     ``journalctl -u kubelet [-o short-iso]``       :mod:`.kubelet_journal`
+openssl-s-client    ``openssl s_client -showcerts`` (+ summary)    :mod:`.openssl_s_client`
 ip-route            ``ip route``                                   :mod:`.jc_wrappers`
 ping                ``ping [-M do -s N]``                          :mod:`.jc_wrappers`
 dig                 ``dig``                                        :mod:`.jc_wrappers`
@@ -37,7 +38,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from ..errors import ParseError
-from . import conntrack, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal
+from . import conntrack, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
 
 
 class Parser(NamedTuple):
@@ -56,6 +57,7 @@ PARSERS: dict[str, Parser] = {
     "ip-json-route": Parser(ip_json.parse_routes, ip_json.frame_routes),
     "fio": Parser(fio.parse, fio.frame),
     "kubelet-journal": Parser(kubelet_journal.parse, kubelet_journal.frame),
+    "openssl-s-client": Parser(openssl_s_client.parse, openssl_s_client.frame),
     "ip-route": Parser(jc_wrappers.parse_ip_route, jc_wrappers.frame_ip_route),
     "ping": Parser(jc_wrappers.parse_ping, jc_wrappers.frame_ping),
     "dig": Parser(jc_wrappers.parse_dig, jc_wrappers.frame_dig),
