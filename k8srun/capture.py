@@ -39,7 +39,7 @@ from pathlib import Path
 from . import __version__, params
 from .errors import ParameterError, SourceError
 from .redact import redact_text
-from .serve.resources import CATALOGUE
+from .resources import CATALOGUE
 from .sources import Source
 
 #: resource -> file stem where kubectl's dump name differs from the API plural

@@ -19,25 +19,14 @@ import pytest
 import yaml
 
 from k8srun.model import catalogue
+from k8srun.resources import CATALOGUE
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "k8srun" / "scenarios"
 GENERATOR = REPO / "tools" / "build_scenarios.py"
 NAMES = sorted(p.name for p in SCENARIOS.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
-LIST_KINDS = {
-    "nodes": ("NodeList", "v1"), "namespaces": ("NamespaceList", "v1"),
-    "persistentvolumes": ("PersistentVolumeList", "v1"),
-    "storageclasses": ("StorageClassList", "storage.k8s.io/v1"),
-    "events": ("EventList", "v1"), "replication-controllers": ("ReplicationControllerList", "v1"),
-    "services": ("ServiceList", "v1"), "daemonsets": ("DaemonSetList", "apps/v1"),
-    "deployments": ("DeploymentList", "apps/v1"), "replicasets": ("ReplicaSetList", "apps/v1"),
-    "pods": ("PodList", "v1"), "endpoints": ("EndpointsList", "v1"),
-    "endpointslices": ("EndpointSliceList", "discovery.k8s.io/v1"),
-    "persistentvolumeclaims": ("PersistentVolumeClaimList", "v1"),
-    "statefulsets": ("StatefulSetList", "apps/v1"), "jobs": ("JobList", "batch/v1"),
-    "configmaps": ("ConfigMapList", "v1"),
-}
+LIST_KINDS = {r.file_stem: (r.list_kind, r.group_version) for r in CATALOGUE.values()}
 TOP_LEVEL = ("nodes", "namespaces", "persistentvolumes", "storageclasses")
 # what a plain `kubectl cluster-info dump` writes per namespace, then k8srun's additions
 PER_NAMESPACE = ("events", "replication-controllers", "services", "daemonsets", "deployments",

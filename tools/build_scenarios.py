@@ -42,6 +42,8 @@ from pathlib import Path
 
 import yaml
 
+from k8srun.resources import CATALOGUE
+
 CAPTURED_AT = dt.datetime(2026, 11, 20, 14, 5, 0, tzinfo=dt.timezone.utc)
 MIN, HOUR, DAY = 60, 3600, 86400
 K8S_VERSION = "v1.30.4"
@@ -56,19 +58,7 @@ CLUSTER_VERSION = {
 }
 
 # kubectl's List kinds per dump file stem: (kind, apiVersion)
-LIST_KINDS = {
-    "nodes": ("NodeList", "v1"), "namespaces": ("NamespaceList", "v1"),
-    "persistentvolumes": ("PersistentVolumeList", "v1"),
-    "storageclasses": ("StorageClassList", "storage.k8s.io/v1"),
-    "events": ("EventList", "v1"), "replication-controllers": ("ReplicationControllerList", "v1"),
-    "services": ("ServiceList", "v1"), "daemonsets": ("DaemonSetList", "apps/v1"),
-    "deployments": ("DeploymentList", "apps/v1"), "replicasets": ("ReplicaSetList", "apps/v1"),
-    "pods": ("PodList", "v1"), "endpoints": ("EndpointsList", "v1"),
-    "endpointslices": ("EndpointSliceList", "discovery.k8s.io/v1"),
-    "persistentvolumeclaims": ("PersistentVolumeClaimList", "v1"),
-    "statefulsets": ("StatefulSetList", "apps/v1"), "jobs": ("JobList", "batch/v1"),
-    "configmaps": ("ConfigMapList", "v1"),
-}
+LIST_KINDS = {r.file_stem: (r.list_kind, r.group_version) for r in CATALOGUE.values()}
 CLUSTER_FILES = ("nodes", "namespaces", "persistentvolumes", "storageclasses")
 NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
                    "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",

@@ -40,7 +40,7 @@ import yaml
 
 from ..errors import SourceError
 from ..sources import Source
-from .resources import CATALOGUE, ApiResource, group_versions
+from ..resources import CATALOGUE, ApiResource, group_versions
 from .selectors import SelectorError, field_matcher, label_matcher
 from .tables import to_table
 

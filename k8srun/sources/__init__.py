@@ -25,27 +25,10 @@ import re
 from pathlib import Path
 
 from ..errors import ParameterError, SourceError
+from ..resources import CATALOGUE
 
 #: resource plural -> namespaced?
-RESOURCES: dict[str, bool] = {
-    "nodes": False,
-    "namespaces": False,
-    "persistentvolumes": False,
-    "storageclasses": False,
-    "pods": True,
-    "events": True,
-    "services": True,
-    "endpoints": True,
-    "endpointslices": True,
-    "replicationcontrollers": True,
-    "deployments": True,
-    "replicasets": True,
-    "daemonsets": True,
-    "statefulsets": True,
-    "jobs": True,
-    "persistentvolumeclaims": True,
-    "configmaps": True,
-}
+RESOURCES: dict[str, bool] = {plural: r.namespaced for plural, r in CATALOGUE.items()}
 
 
 class SourceUnavailable(SourceError):

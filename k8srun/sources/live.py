@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..params import positive_number
-from ..serve.resources import CATALOGUE, ApiResource
+from ..resources import CATALOGUE, ApiResource
 from . import Source
 
 PAGE_SIZE = 500

@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import BundleError
+from ..resources import CATALOGUE
 from . import RESOURCES, Source
 
 try:  # the C loader is ~10x faster on large dumps
@@ -41,8 +42,6 @@ try:  # the C loader is ~10x faster on large dumps
 except AttributeError:  # pragma: no cover - depends on libyaml
     _YamlLoader = yaml.SafeLoader
 
-#: resource -> file stem, where kubectl's name differs from the API plural
-_FILE_STEM = {"replicationcontrollers": "replication-controllers"}
 _MARKER_FILES = ("nodes.json", "nodes.yaml", "k8srun.json")
 _START = re.compile(r"==== START logs for container (?P<container>[^ ]+) of pod "
                     r"(?P<namespace>[^/ ]+)/(?P<pod>[^ ]+) ====\n")
@@ -131,7 +130,7 @@ class SnapshotSource(Source):
             raise BundleError(f"{info_path}: unreadable: {exc}") from None
 
     def _file(self, directory: Path, resource: str) -> Path | None:
-        stem = _FILE_STEM.get(resource, resource)
+        stem = CATALOGUE[resource].file_stem
         for ext in (".json", ".yaml", ".yml"):
             candidate = directory / (stem + ext)
             if candidate.exists():

@@ -1,14 +1,16 @@
 """The API resources k8srun knows: where each lives on the Kubernetes REST API.
 
-``CATALOGUE`` maps a resource plural (the names of
-:data:`k8srun.sources.RESOURCES`) to an :class:`ApiResource`::
+``CATALOGUE`` maps a resource plural (the lower-case names every source
+uses) to an :class:`ApiResource`::
 
     {"pods": ApiResource(plural="pods", group="", version="v1", kind="Pod",
                          namespaced=True, short_names=("po",), singular="pod"), ...}
 
 ``ApiResource.path(namespace, name)`` is the REST path of a list or object,
-e.g. ``/apis/apps/v1/namespaces/web/deployments/front``. Both the read-only
-server (:mod:`k8srun.serve`) and the live source use this one table.
+e.g. ``/apis/apps/v1/namespaces/web/deployments/front``; ``file_stem`` is
+the file name a snapshot bundle keeps it under (``replication-controllers``
+as kubectl writes it) and ``list_kind`` the kind of its List. The sources,
+the read-only server, capture and the scenario builder all use this one table.
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ class ApiResource:
     def prefix(self) -> str:
         """``/api/v1`` or ``/apis/<group>/<version>``."""
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    @property
+    def file_stem(self) -> str:
+        """File name (without extension) in a snapshot bundle, as kubectl names it."""
+        return "replication-controllers" if self.plural == "replicationcontrollers" else self.plural
+
+    @property
+    def list_kind(self) -> str:
+        """Kind of the List object holding these resources (``PodList``)."""
+        return f"{self.kind}List"
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         """REST path of the list (all namespaces when ``namespace`` is None) or of one object."""
