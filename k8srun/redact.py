@@ -2,7 +2,7 @@
 
 :func:`redact_text` replaces private key blocks, ``Authorization:`` values,
 bearer tokens, values of password/token/secret-like keys (``k=v``, JSON,
-YAML) and passwords in URLs with ``[REDACTED]``. Log text and node command
+YAML), TLS session secrets printed by ``openssl s_client`` and passwords in URLs with ``[REDACTED]``. Log text and node command
 output pass through it before they are shown.
 """
 
@@ -20,6 +20,8 @@ _SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
 _SECRET_ASSIGNMENT = re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)")
 _SECRET_QUOTED_KEY = re.compile(r"(?i)([\"']" + _SECRET_KEY + r"[\"']\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}\]]+)")
 _SECRET_YAML_KEY = re.compile(r"(?im)^(\s*(?:-\s+)?" + _SECRET_KEY + r":[ \t]+)(\S.*)$")
+# openssl s_client prints TLS session secrets: TLS 1.3 "Resumption PSK:", TLS 1.2 "Master-Key:"
+_TLS_SESSION_SECRET = re.compile(r"(?im)^(\s*(?:Resumption PSK|Master-Key|PSK):[ \t]*)([0-9A-F]+)$")
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+(@)", re.IGNORECASE)
 
 
@@ -28,6 +30,6 @@ def redact_text(text: str) -> str:
     text = _PRIVATE_KEY.sub(REDACTED, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY):
+    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY, _TLS_SESSION_SECRET):
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
