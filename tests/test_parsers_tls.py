@@ -209,23 +209,26 @@ def s_server():
     started: list[subprocess.Popen] = []
 
     def start(cert: Path, key: Path, *options: str) -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
-                                   "-cert", str(cert), "-key", str(key), *options],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True)
-        started.append(server)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if select.select([server.stdout], [], [], 0.1)[0]:
-                line = server.stdout.readline()
-                if line.strip() == "ACCEPT":
-                    return port
-                if not line:
-                    break
-        pytest.fail(f"openssl s_server did not start on port {port}")
+        said: list[str] = []
+        for _attempt in range(3):  # a free port can be taken between probing and binding: retry
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
+                                       "-cert", str(cert), "-key", str(key), *options],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+            started.append(server)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if select.select([server.stdout], [], [], 0.1)[0]:
+                    line = server.stdout.readline()
+                    if line.strip() == "ACCEPT":
+                        return port
+                    if not line:
+                        break
+                    said.append(line.strip())
+        pytest.fail(f"openssl s_server did not start: {' | '.join(said)[-300:]}")
 
     yield start
     for server in started:
