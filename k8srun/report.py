@@ -231,9 +231,9 @@ def main(args) -> int:
           + (f"; {len(result.unavailable)} evidence unavailable" if result.unavailable else ""))
     for finding in result.findings:
         print(f"  [{finding.severity}] {finding.code} {finding.detail}")
-    print(f"report: {result.html}")
     print(f"notebook: {result.notebook}")
     print(f"findings: {result.findings_json}")
+    print(f"report: {result.html}")
     if result.error:
         print(f"k8srun run: {args.runbook} stopped early: {result.error} (see {result.html})",
               file=sys.stderr)
