@@ -21,8 +21,10 @@ keys with values blanked (and lose the last-applied annotation that copies
 them); log text passes through :func:`k8srun.redact.redact_text`. A failing
 read (403, timeout) is recorded in ``errors`` and its file left out, so the
 bundle says "not gathered" rather than "empty". ``--out X.tar.gz`` writes a
-gzip tarball of one folder. Node facts (``--nodes``) are not gathered yet:
-asking for them is recorded as an error (TODO: node targets).
+gzip tarball of one folder. ``--nodes`` runs the node-facts command set of
+:mod:`k8srun.targets.commands` on each target and saves the raw outputs
+(redacted) as ``hosts/<host>/<command-id>.txt|.json``; a command that fails
+there is recorded in ``errors`` and its output kept.
 """
 
 from __future__ import annotations
@@ -157,8 +159,39 @@ class _Capture:
         self.progress.update()
 
 
+def node_targets(text: str | None, *, timeout_s: float = 10, kubeconfig: str | None = None,
+                 context: str | None = None) -> list | None:
+    """``--nodes`` -> targets: a bare name is ``node:NAME``; ``local``, ``netns:``, ``ssh:`` as given."""
+    from .targets import parse_target_spec
+
+    if text is None:
+        return None
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise ParameterError("--nodes", text, "give at least one node or target")
+    return [parse_target_spec(s if ":" in s or s == "local" else f"node:{s}", timeout_s=timeout_s,
+                              kubeconfig=kubeconfig, context=context) for s in specs]
+
+
+def _node_facts(run: "_Capture", target, root: Path) -> None:
+    """Run the node-facts command set on one target; save raw outputs (redacted) under hosts/."""
+    from dataclasses import replace
+
+    from .targets import save_results
+    from .targets.commands import NODE_FACTS
+
+    results = target.run_many(NODE_FACTS)
+    save_results([replace(r, stdout=redact_text(r.stdout), stderr=redact_text(r.stderr))
+                  for r in results.values()], root)
+    for command_id, result in results.items():
+        if result.error:
+            run.error(f"{command_id} on {target.spec}", SourceError(result.error))
+    run.gathered.append(f"hosts/{target.host}")
+    run.counts["node_commands"] = run.counts.get("node_commands", 0) + len(results)
+
+
 def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | None = None,
-                   nodes: list[str] | None = None, progress: bool | None = None) -> dict:
+                   nodes: list | None = None, progress: bool | None = None) -> dict:
     """Write a snapshot bundle of ``source`` to ``out`` (dir or .tar.gz); returns its k8srun.json record."""
     from tqdm.auto import tqdm
 
@@ -196,10 +229,8 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
             bar.set_postfix_str("logs")
             for pod in pods:
                 run.pod_logs(pod)
-        for node in nodes or []:
-            run.error(f"node facts of {node}", SourceError(
-                "not gathered: node commands in capture are not implemented yet (run the runbook "
-                "with a node: target instead)"))
+        for target in nodes or []:
+            _node_facts(run, target, root)
         meta = source.meta()
         record = {
             "captured_at": captured_at.isoformat().replace("+00:00", "Z"),
@@ -236,8 +267,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="capture every namespace (default)")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
     parser.add_argument("--context", help="kubeconfig context (default: current)")
-    parser.add_argument("--nodes", help="comma-separated nodes whose facts to gather (not implemented yet: "
-                        "recorded as not gathered)")
+    parser.add_argument("--nodes", help="comma-separated nodes whose facts to gather (iptables-save, routes, "
+                        "links, sysctls, conntrack, resolv.conf, kubelet journal): a node name (via `kubectl "
+                        "debug node`, the pod is deleted afterwards), or a target: local, netns:NAME, ssh:HOST")
     parser.add_argument("--timeout", default="10", help="seconds per API call (default 10)")
 
 
@@ -255,8 +287,8 @@ def main(args: argparse.Namespace) -> int:
     from .sources.live import LiveSource
 
     namespaces = _names("--namespaces", args.namespaces, params.dns1123_label)
-    nodes = _names("--nodes", args.nodes, params.dns1123_subdomain)
     timeout_s = params.positive_number("--timeout", args.timeout)
+    nodes = node_targets(args.nodes, timeout_s=timeout_s, kubeconfig=args.kubeconfig, context=args.context)
     out = args.out or f"k8srun-snapshot-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
     with LiveSource(args.kubeconfig, args.context, timeout_s=timeout_s) as source:
         record = capture_bundle(source, out, namespaces=namespaces, nodes=nodes)
