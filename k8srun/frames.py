@@ -52,6 +52,7 @@ target_kind, target_name, node.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
@@ -129,6 +130,27 @@ def _quantity_or_nan(value: Any) -> float:
         return parse_quantity(value)
     except ValueError:
         return float("nan")
+
+
+def format_cpu(cores: float) -> str:
+    """CPU cores as Kubernetes writes them: 2, 1.5, 250m."""
+    if cores is None or (isinstance(cores, float) and math.isnan(cores)):
+        return "?"
+    if cores >= 1 and abs(cores * 1000 - round(cores * 1000)) < 1e-6 and round(cores * 1000) % 1000 == 0:
+        return str(int(round(cores)))
+    if cores >= 1:
+        return f"{cores:g}"
+    return f"{int(round(cores * 1000))}m"
+
+
+def format_bytes(amount: float) -> str:
+    """Bytes in the largest binary unit that keeps the number readable: 128Mi, 1.5Gi."""
+    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
+        return "?"
+    for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if abs(amount) >= size:
+            return f"{amount / size:.4g}{unit}"
+    return f"{int(amount)}"
 
 
 # ------------------------------------------------------------------- helpers

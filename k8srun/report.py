@@ -35,7 +35,8 @@ import yaml
 from . import params, runbooks
 from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, sort_findings
-from .session import FINDINGS_MIME, UNAVAILABLE_MIME, findings_html, html_table
+from .session import FINDINGS_MIME, UNAVAILABLE_MIME, findings_html
+from .tables import html_table
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
 

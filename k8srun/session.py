@@ -27,9 +27,10 @@ import pandas as pd
 
 from . import frames, params
 from .errors import K8srunError
-from .redact import redact_text
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
-from .sources import Source, SourceUnavailable, open_source
+from .redact import redact_text
+from .sources import Source, open_source
+from .tables import CELL_STYLE, html_table
 
 FINDINGS_MIME = "application/vnd.k8srun.findings+json"
 UNAVAILABLE_MIME = "application/vnd.k8srun.unavailable+json"
@@ -48,32 +49,6 @@ def _display(bundle: dict) -> None:
     display(bundle, raw=True)
 
 
-def _cell_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" if v != "" else str(k) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell_text(v) if isinstance(v, dict) else str(v) for v in value)
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-def html_table(frame: pd.DataFrame, *, max_rows: int = 500) -> str:
-    """A DataFrame as an escaped HTML table; dicts/lists shown compactly."""
-    shown = frame.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    body = []
-    for row in shown.itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(_cell_text(v))}</td>" for v in row)
-        body.append(f"<tr>{cells}</tr>")
-    more = (f"<p><em>{len(frame) - max_rows} more rows not shown</em></p>"
-            if len(frame) > max_rows else "")
-    return (f'<table class="k8srun-table" style="border-collapse:collapse;font-size:90%">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}")
-
-
 def findings_html(findings: Iterable[Finding]) -> str:
     """Findings as an HTML table, highest severity first, with doc links."""
     rows = []
@@ -81,13 +56,17 @@ def findings_html(findings: Iterable[Finding]) -> str:
         colour = _SEVERITY_COLOURS.get(str(f.severity), "#333")
         doc = f' <a href="{html.escape(f.doc)}">docs</a>' if f.doc else ""
         rows.append(
-            f"<tr><td style='color:{colour};font-weight:bold'>{f.severity}</td>"
-            f"<td><code>{html.escape(f.code)}</code></td><td>{html.escape(f.title)}</td>"
-            f"<td>{html.escape(f.detail)}</td><td>{html.escape(f.remedy)}{doc}</td></tr>")
+            f"<tr><td style='{CELL_STYLE};color:{colour};font-weight:bold'>{f.severity}</td>"
+            f"<td style='{CELL_STYLE};white-space:nowrap'><code>{html.escape(f.code)}</code></td>"
+            f"<td style='{CELL_STYLE}'>{html.escape(f.title)}</td>"
+            f"<td style='{CELL_STYLE}'>{html.escape(f.detail)}</td>"
+            f"<td style='{CELL_STYLE}'>{html.escape(f.remedy)}{doc}</td></tr>")
     if not rows:
         return "<p class='k8srun-findings'><strong>No findings.</strong></p>"
-    return ("<table class='k8srun-findings'><thead><tr><th>severity</th><th>code</th><th>title</th>"
-            "<th>detail</th><th>remedy</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    head = "".join(f"<th style='{CELL_STYLE}'>{name}</th>"
+                   for name in ("severity", "code", "title", "detail", "remedy"))
+    return (f"<table class='k8srun-findings'><thead><tr>{head}</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
 
 
 class Session:
@@ -348,4 +327,4 @@ class Session:
         return max((f.severity for f in self.findings), default=None)
 
 
-__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "html_table", "findings_html"]
+__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "findings_html"]

@@ -47,6 +47,7 @@ from IPython.display import HTML, display
 from . import params
 from .errors import K8srunError
 from .redact import redact_text
+from .tables import html_table
 from .frames import EVENT_COLUMNS
 from .sources import Source
 
@@ -55,10 +56,6 @@ EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "coun
                        "first_seen", "source"]
 TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
 
-_TABLE_CLASS = "k8srun-events"
-_TABLE_STYLE = (f"<style>table.{_TABLE_CLASS} td {{text-align: left; vertical-align: top; "
-                "white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60em}}"
-                f" table.{_TABLE_CLASS} th {{text-align: left}}</style>")
 _PRE_STYLE = ("font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; "
               "max-height: 30em; overflow: auto; margin: 0 0 1em 0")
 
@@ -233,8 +230,7 @@ def events_html(events: pd.DataFrame) -> str:
     table = events[columns].copy()
     for column in ("last_seen", "first_seen"):
         table[column] = _utc_text(table[column])
-    return _TABLE_STYLE + table.to_html(index=False, escape=True, classes=_TABLE_CLASS,
-                                        border=0, na_rep="")
+    return html_table(table, nowrap=("last_seen", "first_seen", "type", "count"))
 
 
 def _choices(values: pd.Series) -> list:

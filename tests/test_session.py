@@ -92,3 +92,12 @@ def test_checks_table_says_found_ok_or_not_checked():
     assert dict(zip(table["code"], table["status"])) == {"PEND-001": "FOUND", "PEND-003": "OK",
                                                          "PEND-004": "NOT CHECKED"}
     assert isinstance(table, pd.DataFrame)
+
+
+def test_tables_show_units_people_read_and_escape_text():
+    from k8srun.tables import html_table
+
+    table = html_table(pd.DataFrame([{"pod": "<api>", "cpu_request": 0.25, "memory_limit": 128 * 2**20,
+                                      "requested": 20 * 2**30, "labels": {"app": "web"}, "restarts": 3, "pods_free": 103.0}]))
+    assert ">250m<" in table and ">128Mi<" in table and ">20Gi<" in table
+    assert "&lt;api&gt;" in table and ">app=web<" in table and ">3<" in table and ">103<" in table

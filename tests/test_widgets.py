@@ -277,7 +277,7 @@ def test_events_table_escapes_html_in_messages(events):
     rendered = widgets.EventsTable(events).table.value
     assert "preemption: &lt;none&gt; &amp; nothing" in rendered
     assert "<none>" not in rendered
-    assert "overflow-wrap: anywhere" in rendered and "pre-wrap" in rendered  # long messages wrap, never truncated
+    assert "overflow-wrap:break-word" in rendered  # long messages wrap, never truncated
     assert "in pod web-7d4b9c-abcde_shop(uid)" in rendered
 
 

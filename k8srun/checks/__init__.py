@@ -13,34 +13,13 @@ read a source. Each module exposes
   from "OK". Evidence that only sharpens a finding (logs, events for
   computed checks) is not listed.
 
-Helpers shared by the modules: quantity formatting, events of one object,
+Helpers shared by the modules: events of one object,
 small event rows and log tails for evidence.
 """
 
 from __future__ import annotations
 
-import math
 import pandas as pd
-
-def format_cpu(cores: float) -> str:
-    """CPU cores as Kubernetes writes them: 2, 1.5, 250m."""
-    if cores is None or (isinstance(cores, float) and math.isnan(cores)):
-        return "?"
-    if cores >= 1 and abs(cores * 1000 - round(cores * 1000)) < 1e-6 and round(cores * 1000) % 1000 == 0:
-        return str(int(round(cores)))
-    if cores >= 1:
-        return f"{cores:g}"
-    return f"{int(round(cores * 1000))}m"
-
-
-def format_bytes(amount: float) -> str:
-    """Bytes in the largest binary unit that keeps the number readable: 128Mi, 1.5Gi."""
-    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
-        return "?"
-    for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if abs(amount) >= size:
-            return f"{amount / size:.4g}{unit}"
-    return f"{int(amount)}"
 
 
 def events_about(events: pd.DataFrame | None, namespace: str, kind: str, name: str) -> pd.DataFrame:

@@ -29,7 +29,8 @@ import re
 import pandas as pd
 
 from ..model import Finding, finding
-from . import event_rows, events_about, format_bytes, log_tail
+from ..frames import format_bytes
+from . import event_rows, events_about, log_tail
 
 REQUIRES: dict[str, list[str]] = {
     "CRASH-001": ["pods"],

@@ -39,7 +39,8 @@ import re
 import pandas as pd
 
 from ..model import Finding, finding
-from . import event_rows, events_about, format_bytes, format_cpu
+from ..frames import format_bytes, format_cpu
+from . import event_rows, events_about
 
 REQUIRES: dict[str, list[str]] = {
     "PEND-001": ["pods", "nodes"],
