@@ -68,7 +68,7 @@ def catalogue() -> dict[str, CodeInfo]:
 
 def parse_catalogue(text: str) -> dict[str, CodeInfo]:
     """Validate and load catalogue YAML text (keys: code -> fields)."""
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: 10x faster
     if not isinstance(raw, dict):
         raise CatalogueError("codes.yaml must be a mapping of code -> fields")
     codes: dict[str, CodeInfo] = {}
