@@ -321,7 +321,9 @@ class LogViewer(widgets.VBox):
         self.text: str | None = None
         for control in (self.container, self.previous, self.tail_lines):
             control.observe(self._refresh, names="value")
-        super().__init__([widgets.HBox([self.container, self.previous, self.tail_lines]), self.output])
+        self.heading = widgets.HTML(f"<h4>logs of pod {html.escape(namespace)}/{html.escape(pod)}</h4>")
+        super().__init__([self.heading, widgets.HBox([self.container, self.previous, self.tail_lines]),
+                          self.output])
         self._refresh()
 
     def _refresh(self, change=None) -> None:

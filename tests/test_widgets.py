@@ -297,6 +297,7 @@ def test_log_viewer_shows_current_logs_redacted_and_escaped(bundle):
     assert "GET /health 200 &lt;ok&gt; &amp; fine" in view.output.value
     assert view.output.value.startswith("<pre") and "monospace" in view.output.value
     assert "s3cr3t" not in view.output.value
+    assert "logs of pod shop/web-7d4b9c-abcde" in view.heading.value
 
 
 def test_log_viewer_previous_toggle_fetches_the_previous_run(bundle):
