@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from k8srun.errors import ParseError
-from k8srun.parsers import PARSERS, fio, iptables_save, jc_wrappers, parse
+from k8srun.parsers import PARSERS, fio, iptables_save, ipvsadm, jc_wrappers, parse
 from k8srun.parsers import frame as parser_frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cmd"
@@ -94,6 +94,30 @@ def test_kube_proxy_node_port_only_where_written():
     legacy = iptables_save.kube_proxy_services(fixture("iptables-save--legacy-counters"))
     assert nft.loc[nft.service == "lab/web:http", "node_port"].tolist() == [30080, 30080]
     assert legacy.loc[legacy.service == "lab/web:http", "node_port"].isna().all()
+
+
+@pytest.mark.parametrize("bad", ["*filter\n:X - [0:0]\n-A X -c 1\u00b2 2 -j ACCEPT\nCOMMIT\n",
+                                 "*filter\n:X - [0:0]\n-A X -c \u0661 2 -j ACCEPT\nCOMMIT\n"])
+def test_iptables_counters_must_be_ascii_numbers(bad):
+    with pytest.raises(ParseError, match="-c needs two counters"):
+        iptables_save.parse(bad)
+
+
+def test_kube_proxy_garbled_numbers():
+    """A port that is not an ASCII number is no port; a probability that is no number is a ParseError."""
+    text = fixture("iptables-save--nft-kube-proxy")
+    ports = iptables_save.kube_proxy_services(text.replace("--dport 80 ", "--dport 8\u00b2 "))
+    assert ports.loc[ports.service == "lab/web:http", "port"].isna().all()
+    with pytest.raises(ParseError, match="--probability '0.5x"):
+        iptables_save.kube_proxy_services(text.replace("--probability 0.5", "--probability 0.5x"))
+
+
+@pytest.mark.parametrize("bad", ["TCP  10.96.0.10:5\u00b2 rr\n", "FWM  1\u00b2 rr\n",
+                                 "TCP  10.96.0.10:53 rr\n  -> 10.244.0.2:53   Masq    1\u00b2      0          0\n",
+                                 "TCP  10.96.0.10:53 rr persistent \u00b2\n"])
+def test_ipvsadm_numbers_must_be_ascii(bad):
+    with pytest.raises(ParseError):
+        ipvsadm.parse(bad)
 
 
 def test_kube_proxy_empty_table_has_columns():

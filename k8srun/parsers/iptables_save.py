@@ -17,7 +17,8 @@ plain string operations (about 600k lines/s: a 10,000-service × 10-endpoint
 dump of 430k lines in ~0.7 s, see ``benchmarks/iptables_save.py``);
 ``parse`` builds every match of every rule (about 70k lines/s), so give
 ``kube_proxy_services`` the text rather than the rows for big dumps. Both
-inputs give the same table.
+inputs give the same table; it skips rules it does not recognise and raises
+ParseError only for a ``--probability`` that is not a number.
 
 Schema of ``parse`` — one row per chain, then its rules in order::
 
@@ -134,6 +135,11 @@ def _tokens(text: str, lineno: int) -> tuple[list[str], set[int]]:
     return tokens, quoted
 
 
+def _is_count(word: str) -> bool:
+    """Whether ``word`` is a plain ASCII number (``str.isdigit`` also accepts "²", which int() refuses)."""
+    return word.isascii() and word.isdigit()
+
+
 def _is_option(token: str, index: int, quoted: set[int]) -> bool:
     return token.startswith("-") and len(token) > 1 and index not in quoted
 
@@ -168,7 +174,7 @@ def _rule(table: str, chain: str, position: int, body: str, counters: tuple[int,
             i += 2
             continue
         if token == "-c":
-            if i + 2 >= n or not (tokens[i + 1].isdigit() and tokens[i + 2].isdigit()):
+            if i + 2 >= n or not (_is_count(tokens[i + 1]) and _is_count(tokens[i + 2])):
                 raise ParseError(NAME, "-c needs two counters", lineno)
             row["packets"], row["bytes"] = int(tokens[i + 1]), int(tokens[i + 2])
             i += 3
@@ -346,7 +352,17 @@ def _service_name(comment: str | None, suffix: str) -> str | None:
 
 
 def _port(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and _is_count(value) else None
+
+
+def _probability(value: str | None) -> float:
+    """``--probability`` as a float; 1.0 when absent (the last endpoint of a service)."""
+    if value is None:
+        return 1.0
+    try:
+        return float(value)
+    except ValueError:
+        raise ParseError(NAME, f"--probability {value!r} is not a number") from None
 
 
 def kube_proxy_services(rules_or_text: "str | list[dict]") -> pd.DataFrame:
@@ -375,9 +391,7 @@ def kube_proxy_services(rules_or_text: "str | list[dict]") -> pd.DataFrame:
             if target is None:
                 continue
             if target.startswith("KUBE-SEP-"):
-                probability = _value(body, "--probability ")
-                endpoints.setdefault(chain, []).append(
-                    (target, float(probability) if probability else 1.0))
+                endpoints.setdefault(chain, []).append((target, _probability(_value(body, "--probability "))))
             elif target == "KUBE-MARK-MASQ":
                 masquerade.add(chain[9:])
             continue

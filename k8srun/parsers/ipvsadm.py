@@ -65,7 +65,7 @@ _SUFFIX = {"K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
 def _number(word: str, lineno: int) -> int:
     multiplier = _SUFFIX.get(word[-1:], 1)
     digits = word[:-1] if multiplier != 1 else word
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ParseError(NAME, f"not a number: {word!r}", lineno)
     return int(digits) * multiplier
 
@@ -73,7 +73,7 @@ def _number(word: str, lineno: int) -> int:
 def _address(text: str, lineno: int) -> tuple[str, int | None]:
     """``10.0.0.1:80`` / ``[fd00::1]:80`` → (ip, port)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not (port.isascii() and port.isdigit()):
         raise ParseError(NAME, f"not an address:port: {text!r}", lineno)
     return host.strip("[]"), int(port)
 
@@ -126,7 +126,7 @@ def parse(text: str) -> list[dict]:
         virtual = _empty("virtual")
         virtual["protocol"] = words[0]
         if words[0] == "FWM":
-            if not words[1].isdigit():
+            if not (words[1].isascii() and words[1].isdigit()):
                 raise ParseError(NAME, f"firewall mark is not a number: {words[1]!r}", lineno)
             virtual["vip"] = words[1]
         else:
@@ -141,7 +141,7 @@ def parse(text: str) -> list[dict]:
             flags = rest[1:]
             if "persistent" in flags:
                 at = flags.index("persistent")
-                if at + 1 >= len(flags) or not flags[at + 1].isdigit():
+                if at + 1 >= len(flags) or not (flags[at + 1].isascii() and flags[at + 1].isdigit()):
                     raise ParseError(NAME, "persistent without a timeout", lineno)
                 virtual["persistent_s"] = int(flags[at + 1])
                 del flags[at:at + 2]
