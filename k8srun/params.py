@@ -7,6 +7,7 @@ naming the parameter, so a bad ``-p`` gets one clear line.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 
 from .errors import ParameterError
@@ -21,7 +22,7 @@ def dns1123_label(param: str, value: object, *, allow_empty: bool = False) -> st
         if allow_empty:
             return ""
         raise ParameterError(param, value, "must not be empty")
-    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.fullmatch(value):
         raise ParameterError(param, value, "not a valid DNS-1123 label "
                              "(lower-case letters, digits and '-', at most 63 characters)")
     return value
@@ -33,7 +34,7 @@ def dns1123_subdomain(param: str, value: object, *, allow_empty: bool = False) -
         if allow_empty:
             return ""
         raise ParameterError(param, value, "must not be empty")
-    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
         raise ParameterError(param, value, "not a valid DNS-1123 name "
                              "(lower-case letters, digits, '-' and '.', at most 253 characters)")
     return value
@@ -59,11 +60,13 @@ def port(param: str, value: object) -> int:
 
 
 def positive_number(param: str, value: object, *, integer: bool = False) -> float | int:
-    """A number > 0 (timeouts, tail lines)."""
+    """A finite number > 0 (timeouts, tail lines)."""
     try:
         number = int(str(value), 10) if integer else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ParameterError(param, value, "must be a positive " + ("integer" if integer else "number")) from None
+    if not math.isfinite(number):
+        raise ParameterError(param, value, "must be a finite number")
     if number <= 0:
         raise ParameterError(param, value, "must be greater than 0")
     return number

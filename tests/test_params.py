@@ -8,7 +8,8 @@ from k8srun import params
 from k8srun.errors import ParameterError
 
 
-@pytest.mark.parametrize("value", ["x;rm -rf /", "UPPER", "-lead", "a" * 64, "a b", "../etc", "$(id)"])
+@pytest.mark.parametrize("value", ["x;rm -rf /", "UPPER", "-lead", "a" * 64, "a b", "../etc", "$(id)",
+                                   "default\n"])
 def test_namespace_rejects_non_dns1123(value):
     with pytest.raises(ParameterError, match="parameter 'namespace': not a valid DNS-1123 label"):
         params.validate_known({"namespace": value})
@@ -24,7 +25,8 @@ def test_valid_values_pass_and_are_cleaned():
 @pytest.mark.parametrize("name, value, message", [
     ("port", "0", "between 1 and 65535"), ("port", "http", "not a port"),
     ("timeout_s", -1, "greater than 0"), ("tail_lines", "1.5", "positive integer"),
-    ("pod", "Pod_1", "DNS-1123 name"),
+    ("pod", "Pod_1", "DNS-1123 name"), ("pod", "web-0\n", "DNS-1123 name"),
+    ("timeout_s", "nan", "finite"), ("timeout_s", float("inf"), "finite"),
 ])
 def test_bad_values_name_the_parameter(name, value, message):
     with pytest.raises(ParameterError, match=f"parameter '{name}': .*{message}"):
