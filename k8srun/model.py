@@ -93,12 +93,12 @@ def code_info(code: str) -> CodeInfo:
 
 
 def _jsonable(value: Any) -> Any:
-    """Evidence made JSON-serialisable (DataFrames become lists of rows)."""
+    """Evidence made strict-JSON-serialisable: DataFrames become lists of rows, NaN/inf become None."""
     if hasattr(value, "to_dict") and hasattr(value, "columns"):  # DataFrame
         return json.loads(value.to_json(orient="records", date_format="iso"))
     if hasattr(value, "to_dict") and hasattr(value, "index"):  # Series
         return json.loads(value.to_json(date_format="iso"))
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,10 @@ def test_findings_frame_is_highest_severity_first():
     found = [finding("CRASH-004", "b"), finding("DNS-005", "a"), finding("PEND-001", "c")]
     assert list(findings_frame(found)["code"]) == ["DNS-005", "PEND-001", "CRASH-004"]
     assert Severity.parse("Critical") > Severity.parse("error") > Severity.WARNING > Severity.INFO
+
+
+def test_evidence_is_strict_json_even_with_nan_numbers():
+    """An OOMKilled container without a memory limit has NaN bytes: findings.json must stay valid JSON."""
+    made = finding("CRASH-001", "no limit", {"memory_limit_bytes": float("nan"), "free": {"cpu": float("inf")}})
+    assert made.evidence == {"memory_limit_bytes": None, "free": {"cpu": None}}
+    json.dumps(made.to_dict(), allow_nan=False)
