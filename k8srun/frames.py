@@ -9,7 +9,8 @@ Schemas
 -------
 ``pods_frame``: namespace, name, status (what ``kubectl get pods`` prints:
 Running, Pending, ContainerCreating, CrashLoopBackOff, Init:0/1, ...), phase,
-ready ("1/2"), ready_count, container_count, restarts, node, pod_ip, qos,
+ready ("1/2"), ready_count, container_count, restarts (READY and RESTARTS as
+kubectl counts them: native sidecars included), node, pod_ip, qos,
 created, owner_kind, owner_name, scheduled ("True"/"False"/""),
 scheduled_reason, scheduled_message, node_selector (dict), affinity (dict),
 tolerations (list), cpu_request, memory_request, pvc_claims (list of claim
@@ -55,7 +56,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
@@ -173,22 +174,29 @@ def _owner(obj: dict) -> tuple[str, str]:
     return "", ""
 
 
-def _sum_requests(containers: Iterable[dict], resource: str) -> float:
-    total = 0.0
-    for container in containers:
-        value = _quantity_or_nan(((container.get("resources") or {}).get("requests") or {}).get(resource))
-        if value == value:  # not NaN
-            total += value
-    return total
+def _request(container: dict, resource: str) -> float:
+    value = _quantity_or_nan(((container.get("resources") or {}).get("requests") or {}).get(resource))
+    return 0.0 if math.isnan(value) else value
 
 
 def pod_requests(pod: dict, resource: str) -> float:
-    """Effective request of a pod: max(sum of app containers, largest init container) + overhead."""
+    """Effective request of a pod, as the scheduler computes it, plus overhead.
+
+    max(app containers + sidecars, each init container + the sidecars started
+    before it); a sidecar is an init container with ``restartPolicy: Always``.
+    """
     spec = pod.get("spec") or {}
-    app = _sum_requests(spec.get("containers") or [], resource)
-    init = max((_sum_requests([c], resource) for c in spec.get("initContainers") or []), default=0.0)
+    running = sum(_request(c, resource) for c in spec.get("containers") or [])
+    sidecars = init_peak = 0.0
+    for container in spec.get("initContainers") or []:
+        if container.get("restartPolicy") == "Always":
+            sidecars += _request(container, resource)
+            running += _request(container, resource)
+            init_peak = max(init_peak, sidecars)
+        else:
+            init_peak = max(init_peak, _request(container, resource) + sidecars)
     overhead = _quantity_or_nan((spec.get("overhead") or {}).get(resource))
-    return max(app, init) + (overhead if overhead == overhead else 0.0)
+    return max(running, init_peak) + (0.0 if math.isnan(overhead) else overhead)
 
 
 def _condition(conditions: list[dict] | None, kind: str) -> dict:
@@ -198,49 +206,99 @@ def _condition(conditions: list[dict] | None, kind: str) -> dict:
     return {}
 
 
-def pod_status(pod: dict) -> str:
-    """The STATUS column of ``kubectl get pods`` for one pod."""
+class KubectlPodColumns(NamedTuple):
+    """READY, STATUS and RESTARTS of ``kubectl get pods`` for one pod."""
+
+    status: str
+    ready: int
+    total: int
+    restarts: int
+    last_restart: pd.Timestamp | None
+
+
+def _terminated_text(term: dict) -> str:
+    return f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
+
+
+def _newer(current: pd.Timestamp | None, state: dict | None) -> pd.Timestamp | None:
+    finished = pd.to_datetime(((state or {}).get("terminated") or {}).get("finishedAt"), utc=True, errors="coerce")
+    if pd.isna(finished):
+        return current
+    return finished if current is None or finished > current else current
+
+
+def kubectl_pod_columns(pod: dict) -> KubectlPodColumns:
+    """READY/STATUS/RESTARTS as kubectl's printPod computes them, native sidecars included.
+
+    A sidecar is an init container with ``restartPolicy: Always``: once started it
+    does not hold up initialization, counts in READY's total, and its restarts
+    always count.
+    """
     status = pod.get("status") or {}
     spec = pod.get("spec") or {}
+    conditions = status.get("conditions")
     reason = status.get("reason") or status.get("phase") or "Unknown"
+    if _condition(conditions, "PodScheduled").get("reason") == "SchedulingGated":
+        reason = "SchedulingGated"
     init_specs = spec.get("initContainers") or []
+    sidecars = {c.get("name") for c in init_specs if c.get("restartPolicy") == "Always"}
+    total = len(spec.get("containers") or []) + len(sidecars)
+    ready = restarts = sidecar_restarts = 0
+    last_restart = sidecar_last_restart = None
     initializing = False
     for i, cs in enumerate(status.get("initContainerStatuses") or []):
         state = cs.get("state") or {}
-        term = state.get("terminated")
-        waiting = state.get("waiting")
+        term, waiting = state.get("terminated"), state.get("waiting")
+        restarts += int(cs.get("restartCount") or 0)
+        last_restart = _newer(last_restart, cs.get("lastState"))
+        if cs.get("name") in sidecars:
+            sidecar_restarts += int(cs.get("restartCount") or 0)
+            sidecar_last_restart = _newer(sidecar_last_restart, cs.get("lastState"))
         if term and term.get("exitCode") == 0:
+            continue
+        if cs.get("name") in sidecars and cs.get("started"):
+            ready += bool(cs.get("ready"))
             continue
         initializing = True
         if term:
-            fallback = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
-            reason = "Init:" + (term.get("reason") or fallback)
+            reason = "Init:" + (term.get("reason") or _terminated_text(term))
         elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
             reason = "Init:" + waiting["reason"]
         else:
             reason = f"Init:{i}/{len(init_specs)}"
         break
-    if not initializing:
+    if not initializing or _condition(conditions, "Initialized").get("status") == "True":
+        restarts, last_restart = sidecar_restarts, sidecar_last_restart
         has_running = False
         for cs in reversed(status.get("containerStatuses") or []):
             state = cs.get("state") or {}
+            restarts += int(cs.get("restartCount") or 0)
+            last_restart = _newer(last_restart, cs.get("lastState"))
             if (state.get("waiting") or {}).get("reason"):
                 reason = state["waiting"]["reason"]
             elif (state.get("terminated") or {}).get("reason"):
                 reason = state["terminated"]["reason"]
             elif state.get("terminated"):
-                term = state["terminated"]
-                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
-            elif state.get("running") and cs.get("ready"):
+                reason = _terminated_text(state["terminated"])
+            elif state.get("running") is not None and cs.get("ready"):
                 has_running = True
+                ready += 1
         if reason == "Completed" and has_running:
-            reason = "Running"
+            reason = "Running" if _condition(conditions, "Ready").get("status") == "True" else "NotReady"
         if reason == "Pending" and status.get("phase") == "Pending" and spec.get("nodeName") \
                 and not status.get("containerStatuses"):
-            reason = "ContainerCreating"
+            reason = "ContainerCreating"  # kubelet has the pod but reported no container yet
     if _meta(pod).get("deletionTimestamp"):
-        reason = "Terminating"
-    return reason
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif status.get("phase") not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    return KubectlPodColumns(reason, ready, total, restarts, last_restart)
+
+
+def pod_status(pod: dict) -> str:
+    """The STATUS column of ``kubectl get pods`` for one pod."""
+    return kubectl_pod_columns(pod).status
 
 
 # --------------------------------------------------------------------- pods
@@ -250,18 +308,18 @@ def pods_frame(pods: Iterable[dict]) -> pd.DataFrame:
     rows = []
     for pod in pods:
         meta, spec, status = _meta(pod), pod.get("spec") or {}, pod.get("status") or {}
-        statuses = status.get("containerStatuses") or []
         scheduled = _condition(status.get("conditions"), "PodScheduled")
         owner_kind, owner_name = _owner(pod)
+        kubectl = kubectl_pod_columns(pod)
         rows.append({
             "namespace": meta.get("namespace", ""),
             "name": meta.get("name", ""),
-            "status": pod_status(pod),
+            "status": kubectl.status,
             "phase": status.get("phase", ""),
-            "ready": f"{sum(bool(c.get('ready')) for c in statuses)}/{len(spec.get('containers') or [])}",
-            "ready_count": sum(bool(c.get("ready")) for c in statuses),
-            "container_count": len(spec.get("containers") or []),
-            "restarts": sum(int(c.get("restartCount") or 0) for c in statuses),
+            "ready": f"{kubectl.ready}/{kubectl.total}",
+            "ready_count": kubectl.ready,
+            "container_count": kubectl.total,
+            "restarts": kubectl.restarts,
             "node": spec.get("nodeName", ""),
             "pod_ip": status.get("podIP", ""),
             "qos": status.get("qosClass", ""),

@@ -47,6 +47,8 @@ def cs(name="app", ready=False, **state):
     (pod(phase="Pending", init=("a",), init_statuses=[cs("a", terminated={"exitCode": 1, "reason": "Error"})]),
      "Init:Error"),
     (pod(statuses=[cs(ready=True, running={})], deleting=True), "Terminating"),
+    (pod(phase="Succeeded", statuses=[cs(terminated={"exitCode": 0, "reason": "Completed"})], deleting=True),
+     "Completed"),
 ])
 def test_pod_status_is_what_kubectl_prints(obj, expected):
     assert frames.pod_status(obj) == expected
@@ -72,6 +74,51 @@ def test_quantity_parser_never_crashes_other_than_valueerror(text):
         frames.parse_quantity(text)
     except ValueError:
         pass
+
+
+def sidecar_pod(sidecar_state, *, sidecar_ready=True, app_state=None, initialized=True):
+    """A pod with a native sidecar (init container with restartPolicy Always), as the API returns it."""
+    obj = pod(statuses=[cs(ready=bool(app_state is None), **(app_state or {"running": {}}))])
+    obj["spec"]["initContainers"] = [{"name": "proxy", "restartPolicy": "Always"}]
+    obj["status"]["initContainerStatuses"] = [{"name": "proxy", "ready": sidecar_ready, "started": True,
+                                               "restartCount": 2, "state": sidecar_state}]
+    obj["status"]["conditions"] = [{"type": "Initialized", "status": str(initialized)}]
+    return obj
+
+
+def test_native_sidecar_counts_like_kubectl():
+    row = frames.pods_frame([sidecar_pod({"running": {}})]).iloc[0]
+    assert (row["status"], row["ready"], row["restarts"]) == ("Running", "2/2", 2)
+    row = frames.pods_frame([sidecar_pod({"running": {}}, sidecar_ready=False)]).iloc[0]
+    assert (row["status"], row["ready"]) == ("Running", "1/2")
+    crashing = sidecar_pod({"running": {}}, app_state={"waiting": {"reason": "CrashLoopBackOff"}})
+    assert frames.pod_status(crashing) == "CrashLoopBackOff"
+
+
+def test_unready_container_beside_a_completed_one_is_not_ready():
+    obj = pod(statuses=[cs("app", ready=True, running={}), cs("job", terminated={"exitCode": 0, "reason": "Completed"})],
+              containers=("app", "job"))
+    obj["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    assert frames.pod_status(obj) == "NotReady"
+    obj["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    assert frames.pod_status(obj) == "Running"
+
+
+def test_init_restarts_count_while_initializing():
+    obj = pod(phase="Pending", init=("migrate",), init_statuses=[
+        {**cs("migrate", waiting={"reason": "CrashLoopBackOff"}), "restartCount": 4}])
+    row = frames.pods_frame([obj]).iloc[0]
+    assert (row["status"], row["restarts"]) == ("Init:CrashLoopBackOff", 4)
+
+
+def test_pod_request_counts_sidecars_beside_app_and_later_init_containers():
+    obj = pod(requests={"cpu": "500m"})
+    obj["spec"]["initContainers"] = [
+        {"name": "proxy", "restartPolicy": "Always", "resources": {"requests": {"cpu": "250m"}}},
+        {"name": "migrate", "resources": {"requests": {"cpu": "1"}}}]
+    assert frames.pod_requests(obj, "cpu") == 1.25  # migrate runs beside the already started proxy
+    obj["spec"]["initContainers"][1]["resources"]["requests"]["cpu"] = "100m"
+    assert frames.pod_requests(obj, "cpu") == 0.75  # app + proxy
 
 
 def test_pod_request_is_max_of_init_and_sum_of_app_containers():
@@ -102,7 +149,7 @@ def test_events_are_sorted_by_last_seen_with_fallbacks():
     frame = frames.events_frame(events)
     assert list(frame["reason"]) == ["oldest", "new-style", "late"]
     assert list(frame["count"]) == [1, 2, 3]
-    assert str(frame["last_seen"].dtype) == "datetime64[ns, UTC]" or "UTC" in str(frame["last_seen"].dtype)
+    assert str(frame["last_seen"].dt.tz) == "UTC"
 
 
 def test_empty_inputs_give_empty_frames_with_the_columns():
