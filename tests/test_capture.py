@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bundles import started_containers, write_bundle
 from k8srun.capture import capture_bundle
 from k8srun.cli import main as cli_main
 from k8srun.errors import BundleError
@@ -13,7 +14,6 @@ from k8srun.serve import serving
 from k8srun.sources import RESOURCES, scenario_names, scenarios_dir
 from k8srun.sources.live import LiveSource
 from k8srun.sources.snapshot import SnapshotSource
-from test_serve import started_containers, write_bundle
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
+from bundles import started_containers, write_bundle
 from k8srun.errors import SourceError
 from k8srun.serve import kubeconfig_text, serving
 from k8srun.sources import RESOURCES, open_source
 from k8srun.sources.live import ApiUnreachable, Forbidden, LiveSource
 from k8srun.sources.snapshot import SnapshotSource
-from test_serve import started_containers, write_bundle
 
 
 @pytest.fixture

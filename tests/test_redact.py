@@ -1,8 +1,10 @@
-"""Redaction of raw tool output: TLS session secrets go, certificates stay."""
+"""Redaction of log text and raw tool output: secrets go, the evidence around them stays."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from k8srun.redact import REDACTED, redact_text
 
@@ -21,3 +23,45 @@ def test_openssl_session_secrets_are_redacted_and_certificates_kept():
 
 def test_tls12_master_key_is_redacted():
     assert redact_text("    Master-Key: 9F2A0B77C1\n") == f"    Master-Key: {REDACTED}\n"
+
+
+@pytest.mark.parametrize("secret_line, kept", [
+    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.sig", "Authorization: "),
+    ('curl -H "authorization: Basic dXNlcjpwYXNz" https://api', "curl -H \"authorization: "),
+    ("retrying with Bearer abc.DEF-123_~+/==", "retrying with Bearer "),
+    ("GET /callback?token=abc123&state=xyz", "GET /callback?token="),
+    ('connecting with password="hunter 2" user=app', "connecting with password="),
+    ("DB_PASSWORD=hunter2 DB_USER=app", "DB_PASSWORD="),
+    ("client_secret=f00b4r", "client_secret="),
+    ('{"api_token": "abc", "user": "app"}', '{"api_token": '),
+    ("  password: hunter2", "  password: "),
+    ("dsn postgres://app:hunter2@db:5432/shop", "dsn postgres://app:"),
+])
+def test_redact_text_hides_secret_values(secret_line, kept):
+    secret_values = ("eyJhbGciOiJSUzI1NiJ9", "dXNlcjpwYXNz", "abc.DEF", "abc123", "hunter",
+                     "f00b4r", '"abc"')
+    redacted = redact_text(secret_line)
+    assert redacted.startswith(kept + REDACTED)
+    assert not any(value in redacted for value in secret_values)
+
+
+def test_redact_text_keeps_what_follows_a_secret():
+    assert redact_text("GET /cb?token=abc&state=xyz") == "GET /cb?token=[REDACTED]&state=xyz"
+    assert redact_text("dsn postgres://app:pw@db:5432/shop") == "dsn postgres://app:[REDACTED]@db:5432/shop"
+    assert redact_text('{"api_token": "abc", "user": "app"}') == '{"api_token": [REDACTED], "user": "app"}'
+
+
+def test_redact_text_private_key_block_and_truncated_block():
+    key = ("before\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nAbCd==\n"
+           "-----END RSA PRIVATE KEY-----\nafter\n")
+    assert redact_text(key) == "before\n[REDACTED]\nafter\n"
+    tail_cut = "x\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n"
+    assert redact_text(tail_cut) == "x\n[REDACTED]"
+
+
+def test_redact_text_leaves_ordinary_log_lines_alone():
+    healthy = ("2024-05-01T09:00:00Z GET /health 200 <ok> & fine\n"
+               "error validating token: token expired\n"
+               "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+               "see https://example.com/docs for details\n")
+    assert redact_text(healthy) == healthy
