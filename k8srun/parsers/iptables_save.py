@@ -72,16 +72,17 @@ kube-proxy writes into the filter table's ``KUBE-SERVICES`` /
 status ``no-endpoints``::
 
     service       "ns/name:port" (the port name is absent for unnamed ports)
-    cluster_ip    str
+    cluster_ip    str   (IPv4 or, from ``ip6tables-save``, IPv6; no prefix length)
     port          int
     protocol      "tcp" | "udp" | "sctp"
     node_port     Int64 (NA when not a NodePort)
     svc_chain     KUBE-SVC-… / KUBE-SVL-… that KUBE-SERVICES jumps to (None if no-endpoints)
     masquerade    bool  (the service chain sends off-cluster sources to KUBE-MARK-MASQ)
     sep_chain     KUBE-SEP-… (None when there is no backend)
-    probability   float (as written; the last endpoint has no statistic match → 1.0)
+    probability   float (as written; the last endpoint has no statistic match → 1.0;
+                  session-affinity rules, ``-m recent --rcheck``, are not endpoints)
     share         float (the resulting fraction of new connections)
-    backend_ip    str | None (from DNAT --to-destination)
+    backend_ip    str | None (from DNAT --to-destination, IPv6 without brackets)
     backend_port  Int64
     local         bool  (the endpoint is in the KUBE-SVL chain: on this node)
     status        "ok" | "no-endpoints" | "no-backends" (chain without KUBE-SEP jumps)
@@ -355,6 +356,11 @@ def _port(value: str | None) -> int | None:
     return int(value) if value is not None and _is_count(value) else None
 
 
+def _host_address(value: str | None) -> str:
+    """``10.96.0.10/32`` → ``10.96.0.10``, ``fd00::a/128`` → ``fd00::a`` (ip6tables-save)."""
+    return (value or "").removesuffix("/32").removesuffix("/128")
+
+
 def _probability(value: str | None) -> float:
     """``--probability`` as a float; 1.0 when absent (the last endpoint of a service)."""
     if value is None:
@@ -391,6 +397,8 @@ def kube_proxy_services(rules_or_text: "str | list[dict]") -> pd.DataFrame:
             if target is None:
                 continue
             if target.startswith("KUBE-SEP-"):
+                if " --rcheck" in body:  # session affinity: returning clients, not a share of new ones
+                    continue
                 endpoints.setdefault(chain, []).append((target, _probability(_value(body, "--probability "))))
             elif target == "KUBE-MARK-MASQ":
                 masquerade.add(chain[9:])
@@ -400,18 +408,19 @@ def kube_proxy_services(rules_or_text: "str | list[dict]") -> pd.DataFrame:
             if table == "nat" and target is not None and target[5:9] in ("SVC-", "SVL-"):
                 name = _service_name(comment, " cluster IP")
                 if name is not None:
-                    cluster.append((name, (_value(rest, "-d ") or "").removesuffix("/32"),
+                    cluster.append((name, _host_address(_value(rest, "-d ")),
                                     _port(_value(rest, "--dport ")), _value(rest, "-p ") or "",
                                     target))
             elif target == "REJECT":
                 name = _service_name(comment, " has no endpoints")
                 if name is not None:
-                    no_endpoints.append((name, (_value(rest, "-d ") or "").removesuffix("/32"),
+                    no_endpoints.append((name, _host_address(_value(rest, "-d ")),
                                          _port(_value(rest, "--dport ")), _value(rest, "-p ") or ""))
         elif chain == "KUBE-NODEPORTS":
             if target is not None and target[5:9] in ("EXT-", "SVC-", "SVL-"):
                 node_ports[target[9:]] = _port(_value(rest, "--dport "))
-        elif chain == "KUBE-EXTERNAL-SERVICES" and target == "REJECT":
+        elif chain == "KUBE-EXTERNAL-SERVICES" and target == "REJECT" and _value(rest, "-d ") is None:
+            # the node port rule; those with -d are for external / load-balancer IPs
             name = _service_name(comment, " has no endpoints")
             if name is not None:
                 external_no_endpoints[name] = _port(_value(rest, "--dport "))
@@ -443,7 +452,7 @@ def kube_proxy_services(rules_or_text: "str | list[dict]") -> pd.DataFrame:
                 backend_ip = backend_port = None
             else:
                 backend_ip, _, backend_port = destination.rpartition(":")
-                backend_port = _port(backend_port)
+                backend_ip, backend_port = backend_ip.strip("[]"), _port(backend_port)
             add(service, ip, port, proto, node_port, svc_chain, masq, sep, probability, share,
                 backend_ip, backend_port, sep in local_seps,
                 "ok" if destination is not None else "no-dnat")
