@@ -12,7 +12,8 @@
     <ns>/<pod>/logs.txt            one "==== START logs for container C of pod NS/P ====" block
                                    per container that has a status, init containers first
     <ns>/<pod>/logs-previous.txt   the same, for containers with restarts (``--previous``)
-    k8srun.json                    {"captured_at", "cluster_version", "server", "context",
+    k8srun.json                    {"captured_at", "cluster_version" ({"gitVersion", ...} as
+                                    /version answers), "server", "context",
                                     "namespaces", "gathered": [resource, ...], "counts": {...},
                                     "redacted": [...], "errors": [{"what", "error"}, ...]}
 
@@ -234,7 +235,7 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
         meta = source.meta()
         record = {
             "captured_at": captured_at.isoformat().replace("+00:00", "Z"),
-            "cluster_version": meta.get("cluster_version", ""),
+            "cluster_version": meta.get("cluster_version") or {},
             "server": meta.get("server", ""), "context": meta.get("context", ""),
             "source": meta.get("description", ""), "k8srun_version": __version__,
             "namespaces": namespaces, "gathered": run.gathered, "counts": run.counts,

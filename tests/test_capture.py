@@ -47,13 +47,14 @@ def test_capture_through_the_api_reads_back_as_the_same_snapshot(original, tmp_p
     with serving(original) as (_, kubeconfig), LiveSource(kubeconfig) as live:
         record = capture_bundle(live, tmp_path / "captured", progress=False)
     assert record["errors"] == []
-    assert record["cluster_version"] == "v1.30.2"
+    assert record["cluster_version"]["gitVersion"] == "v1.30.2"
     assert record["namespaces"] == ["default", "kube-system", "shop"]
     assert set(record["gathered"]) == set(RESOURCES)
     assert record["counts"]["pods"] == 6 and record["counts"]["previous_logs"] == 1
     with SnapshotSource(tmp_path / "captured") as captured:
         _assert_same_snapshot(captured, original)
         assert captured.meta()["captured_at"] == record["captured_at"].replace("Z", "+00:00")
+        assert captured.meta()["cluster_version"]["gitVersion"] == "v1.30.2"
     files = {p.relative_to(tmp_path / "captured").as_posix() for p in (tmp_path / "captured").rglob("*")}
     assert {"nodes.json", "k8srun.json", "default/pods.json", "default/replication-controllers.json",
             "default/api-7f9c/logs.txt", "default/api-7f9c/logs-previous.txt"} <= files

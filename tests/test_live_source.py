@@ -90,7 +90,10 @@ def test_list_pages_500_at_a_time_and_follows_continue(tmp_path):
 
 def test_meta_reports_the_server_version_and_context(live):
     meta = live[0].meta()
-    assert (meta["kind"], meta["cluster_version"], meta["context"]) == ("live", "v1.30.2", "k8srun-snapshot")
+    # the whole /version object, as a snapshot's meta() holds it (the report header reads its gitVersion)
+    assert (meta["kind"], meta["cluster_version"]["gitVersion"], meta["context"]) == \
+        ("live", "v1.30.2", "k8srun-snapshot")
+    assert meta["cluster_version"]["minor"] == "30"
     assert meta["server"].startswith("http://127.0.0.1:")
 
 
@@ -143,3 +146,10 @@ def test_open_source_live_uses_the_given_kubeconfig(snapshot):
     with serving(snapshot) as (_, kubeconfig), open_source("live", kubeconfig=kubeconfig) as source:
         assert isinstance(source, LiveSource)
         assert source.namespaces() == ["default", "kube-system", "shop"]
+
+
+def test_report_header_shows_the_live_cluster_version(live, capsys):
+    from k8srun.session import Session
+
+    Session("triage", live[0], {}).header()
+    assert "cluster v1.30.2" in capsys.readouterr().out

@@ -161,6 +161,19 @@ def test_missing_object_is_a_not_found_status(kubectl, served):
     assert (code, body["kind"], body["reason"]) == (404, "Status", "NotFound")
 
 
+def test_version_of_a_capture_and_of_a_scenario_is_the_recorded_cluster_version(served):
+    from k8srun.serve import SnapshotApi
+    from k8srun.sources import open_source
+
+    code, captured = _get(served[0], "/version")
+    assert (code, captured["gitVersion"], captured["major"], captured["minor"]) == (200, "v1.30.2", "1", "30")
+    with open_source("scenario:triage") as scenario:  # k8srun.json holds the whole /version object
+        code, _, body = SnapshotApi(scenario).handle("GET", "/version", "")
+    recorded = json.loads(body)
+    assert (code, recorded["gitVersion"], recorded["major"], recorded["minor"]) == (200, "v1.30.4", "1", "30")
+    assert recorded["gitCommit"]
+
+
 def test_single_object_carries_kind_and_api_version(served):
     code, body = _get(served[0], "/apis/apps/v1/namespaces/default/deployments/api")
     assert (code, body["kind"], body["apiVersion"], body["metadata"]["name"]) == (200, "Deployment", "apps/v1", "api")

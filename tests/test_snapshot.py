@@ -61,6 +61,13 @@ def test_plain_dump_loads_in_json_and_yaml(tmp_path, fmt):
     assert source.now().isoformat() == "2026-11-20T14:03:10+00:00"
 
 
+def test_meta_cluster_version_is_a_version_object_even_when_recorded_as_a_string(tmp_path):
+    root = write_dump(tmp_path)
+    (root / "k8srun.json").write_text(json.dumps({"captured_at": "2026-11-20T14:05:00Z",
+                                                  "cluster_version": "v1.29.1"}))
+    assert SnapshotSource(root).meta()["cluster_version"] == {"gitVersion": "v1.29.1"}
+
+
 def test_logs_blocks_in_order_including_end_marker_on_the_last_line(tmp_path):
     source = SnapshotSource(write_dump(tmp_path))
     assert source.logs("shop", "api-1", "migrate") == "migrated 3 tables\n"

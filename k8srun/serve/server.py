@@ -90,8 +90,9 @@ def _decode_continue(token: str) -> int:
 
 
 def _version_info(source: Source) -> dict:
-    meta = source.meta()
-    git_version = str(meta.get("cluster_version") or meta.get("server_version") or "")
+    """``/version``: the recorded version object, else the newest kubelet's version."""
+    recorded = source.meta().get("cluster_version") or {}
+    git_version = str(recorded.get("gitVersion") or "")
     if not git_version:
         try:
             nodes = source.list("nodes")
@@ -100,9 +101,9 @@ def _version_info(source: Source) -> dict:
         kubelets = [n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion") for n in nodes]
         git_version = next((v for v in kubelets if v), "v0.0.0-snapshot")
     major, _, rest = git_version.lstrip("v").partition(".")
-    minor = rest.split(".", 1)[0]
-    return {"major": major, "minor": minor, "gitVersion": git_version, "gitCommit": "", "gitTreeState": "",
-            "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}
+    info = {"major": major, "minor": rest.split(".", 1)[0], "gitVersion": git_version, "gitCommit": "",
+            "gitTreeState": "", "buildDate": "", "goVersion": "", "compiler": "", "platform": "linux/amd64"}
+    return {**info, **{k: v for k, v in recorded.items() if v}}
 
 
 class SnapshotApi:

@@ -11,8 +11,9 @@ the API's own JSON (camelCase dicts, exactly as a snapshot bundle holds them):
   ``involvedObject.kind=KIND,involvedObject.name=NAME``, never a full list;
 - ``logs(namespace, pod, container, previous=, tail_lines=)`` is the log text;
 - ``meta()`` is ``{"kind": "live", "description": "live:CONTEXT", "server": URL,
-  "context": CONTEXT, "cluster_version": "v1.30.2"}`` (``version_error`` instead
-  of ``cluster_version`` when ``/version`` could not be read).
+  "context": CONTEXT, "cluster_version": {"major": "1", "minor": "30", "gitVersion":
+  "v1.30.2", ...}}`` (the server's ``/version`` object, as snapshots keep it;
+  ``version_error`` instead when ``/version`` could not be read).
 
 Failures become one-line :class:`~k8srun.errors.SourceError` subclasses:
 :class:`AuthenticationFailed` (401), :class:`Forbidden` (403, naming user,
@@ -234,7 +235,7 @@ class LiveSource(Source):
         try:
             version = self._client.VersionApi(self._api_client).get_code(
                 _preload_content=False, _request_timeout=self.timeout_s)
-            info["cluster_version"] = self._json(version).get("gitVersion", "")
+            info["cluster_version"] = self._json(version)
         except (ApiException, HTTPError, OSError, ValueError) as exc:  # meta() describes, never fails
             info["version_error"] = _short_reason(exc, self.timeout_s)
         return info

@@ -10,7 +10,8 @@ Layout read (SPEC.md "Snapshot bundle")::
                                    ... "==== END logs for container C of pod NS/P ===="
                                    one block per container, init containers first
     -- what k8srun adds (absent from a plain dump; asking for it raises BundleError) --
-    k8srun.json                    {"captured_at", "cluster_version", "gathered", "errors"}
+    k8srun.json                    {"captured_at", "cluster_version" (the /version object),
+                                    "gathered", "errors"}
     namespaces.json, persistentvolumes.json, storageclasses.json
     <ns>/endpoints.json, endpointslices.json, persistentvolumeclaims.json,
     <ns>/statefulsets.json, jobs.json, configmaps.json (keys only)
@@ -242,10 +243,14 @@ class SnapshotSource(Source):
         return dt.datetime.fromtimestamp(stamp.stat().st_mtime, dt.timezone.utc)
 
     def meta(self) -> dict:
-        return {"kind": self.kind, "description": self.description, "path": str(self.root),
+        """Source facts plus k8srun.json; ``cluster_version`` is a /version object (``{"gitVersion": ...}``)."""
+        meta = {"kind": self.kind, "description": self.description, "path": str(self.root),
                 "format": "k8srun bundle" if self._info else "kubectl cluster-info dump",
                 "captured_at": self.now().isoformat(), **{k: v for k, v in self._info.items()
                                                            if k not in ("captured_at",)}}
+        if isinstance(meta.get("cluster_version"), str):  # recorded by an early `k8srun capture`
+            meta["cluster_version"] = {"gitVersion": meta["cluster_version"]}
+        return meta
 
     @property
     def hosts_dir(self) -> Path:
