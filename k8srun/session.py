@@ -41,8 +41,6 @@ _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
 _SEVERITY_COLOURS = {"critical": "#b00020", "error": "#d9480f", "warning": "#b08900", "info": "#1c7ed6"}
 
 
-
-
 def _display(bundle: dict) -> None:
     from IPython.display import display
 
@@ -81,6 +79,8 @@ class Session:
         self._objects: dict[tuple[str, str | None], list[dict] | None] = {}
         #: evidence names (as in a checks module's REQUIRES) that could not be had
         self.missing_evidence: set[str] = set()
+        #: code -> why its check did not run to the end (the check raised)
+        self.failed_codes: dict[str, str] = {}
 
     # ------------------------------------------------------------ start
     @classmethod
@@ -142,18 +142,26 @@ class Session:
                   UNAVAILABLE_MIME: row.to_dict()})
 
     def gather(self, what: str, fn: Callable[..., pd.DataFrame], *args: Any,
-               columns: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Run one gatherer; on failure return an empty frame and show why."""
+               columns: list[str] | None = None, evidence: str | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Run one gatherer; on failure return an empty frame, show why, and mark ``evidence`` missing."""
         try:
             return fn(*args, **kwargs)
         except K8srunError as exc:
-            self.note_unavailable(what, str(exc))
+            reason = str(exc)
         except Exception as exc:  # a gatherer bug must not kill the report
-            self.note_unavailable(what, f"internal error: {type(exc).__name__}: {exc}")
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        if evidence:
+            self.missing_evidence.add(evidence)
+        self.note_unavailable(what, reason)
         return pd.DataFrame(columns=columns or [])
 
-    def objects(self, resource: str, namespace: str | None = None) -> list[dict] | None:
-        """Raw objects, cached per run; None (and a visible row) when unavailable."""
+    def objects(self, resource: str, namespace: str | None = None, *,
+                required: bool = True) -> list[dict] | None:
+        """Raw objects, cached per run; None (and a visible row) when unavailable.
+
+        ``required=False``: their absence only weakens a check, so it marks no
+        code NOT CHECKED (e.g. other namespaces' pods for node usage).
+        """
         key = (resource, namespace)
         if key not in self._objects:
             where = f" in namespace {namespace}" if namespace else ""
@@ -161,8 +169,9 @@ class Session:
                 self._objects[key] = self.source.list(resource, namespace)
             except K8srunError as exc:
                 self._objects[key] = None
-                self.missing_evidence.add(_EVIDENCE_NAME.get(resource, resource))
                 self.note_unavailable(f"{resource}{where}", str(exc))
+        if self._objects[key] is None and required:
+            self.missing_evidence.add(_EVIDENCE_NAME.get(resource, resource))
         return self._objects[key]
 
     def _frame(self, builder: Callable[[list[dict]], pd.DataFrame], columns: list[str],
@@ -170,12 +179,23 @@ class Session:
         objs = self.objects(resource, namespace)
         if objs is None:
             return pd.DataFrame(columns=columns)
-        return self.gather(f"{resource} table", builder, objs, columns=columns)
+        return self.gather(f"{resource} table", builder, objs, columns=columns,
+                           evidence=_EVIDENCE_NAME.get(resource, resource))
 
     def pods(self, namespace: str | None = "") -> pd.DataFrame:
-        """Pods (``namespace=""``: the session's namespace, None: all)."""
+        """Pods (``namespace=""``: the session's namespace, None: all).
+
+        When the run names a ``pod`` that is not there, that is shown and the
+        pod checks say NOT CHECKED rather than OK.
+        """
         ns = self.namespace if namespace == "" else namespace
-        return self._frame(frames.pods_frame, frames.POD_COLUMNS, "pods", ns)
+        pods = self._frame(frames.pods_frame, frames.POD_COLUMNS, "pods", ns)
+        wanted = self.parameters.get("pod")
+        if wanted and namespace == "" and "pods" not in self.missing_evidence \
+                and not (pods["name"] == wanted).any():
+            self.missing_evidence.add("pods")
+            self.note_unavailable(f"pod {ns}/{wanted}", "no such pod (deleted or replaced? check the name)")
+        return pods
 
     def containers(self, namespace: str | None = "") -> pd.DataFrame:
         """Container statuses joined with their specs."""
@@ -204,7 +224,7 @@ class Session:
 
     def node_usage(self) -> pd.DataFrame:
         """Requested vs allocatable per node (all namespaces' pods)."""
-        pods, nodes = self.objects("pods", None), self.objects("nodes", None)
+        pods, nodes = self.objects("pods", None, required=False), self.objects("nodes", None)
         if pods is None or nodes is None:
             return pd.DataFrame(columns=frames.NODE_USAGE_COLUMNS)
         return self.gather("node usage", frames.node_usage_frame, pods, nodes,
@@ -270,7 +290,9 @@ class Session:
         try:
             found = list(diagnose(**evidence))
         except Exception as exc:  # a check bug must not kill the report
-            self.note_unavailable(f"check {name}", f"internal error: {type(exc).__name__}: {exc}")
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self.note_unavailable(f"check {name}", reason)
+            self.failed_codes.update(dict.fromkeys(requires, f"check failed: {reason}"))
             return []
         found = [f for f in found if not set(requires.get(f.code, ())) & self.missing_evidence]
         self.add(found)
@@ -298,15 +320,20 @@ class Session:
     def checks_table(self, requires: dict[str, list[str]]) -> pd.DataFrame:
         """One row per code of this runbook: FOUND, OK, or NOT CHECKED (why)."""
         found = {f.code for f in self.findings}
-        missing = self.missing_evidence
         rows = []
         for code, info in catalogue().items():
             if code not in requires:
                 continue
-            lacking = [r for r in requires[code] if r in missing]
-            status = "FOUND" if code in found else ("NOT CHECKED" if lacking else "OK")
-            rows.append({"code": code, "check": info.title, "status": status,
-                         "note": f"evidence unavailable: {', '.join(lacking)}" if lacking and code not in found else ""})
+            lacking = [r for r in requires[code] if r in self.missing_evidence]
+            if code in found:
+                status, note = "FOUND", ""
+            elif code in self.failed_codes:
+                status, note = "NOT CHECKED", self.failed_codes[code]
+            elif lacking:
+                status, note = "NOT CHECKED", f"evidence unavailable: {', '.join(lacking)}"
+            else:
+                status, note = "OK", ""
+            rows.append({"code": code, "check": info.title, "status": status, "note": note})
         return pd.DataFrame(rows, columns=["code", "check", "status", "note"])
 
     def summary(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:

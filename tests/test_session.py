@@ -101,3 +101,72 @@ def test_tables_show_units_people_read_and_escape_text():
                                       "requested": 20 * 2**30, "labels": {"app": "web"}, "restarts": 3, "pods_free": 103.0}]))
     assert ">250m<" in table and ">128Mi<" in table and ">20Gi<" in table
     assert "&lt;api&gt;" in table and ">app=web<" in table and ">3<" in table and ">103<" in table
+
+
+def test_a_crashing_check_leaves_its_codes_not_checked_not_ok(shown):
+    from k8srun.checks import pending
+
+    rb = start()
+    assert rb.check(pending.diagnose, pods=pd.DataFrame({"name": ["x"]}), containers=None, events=None,
+                    nodes=None, node_usage=None, pvcs=None) == []
+    table = rb.checks_table(pending.REQUIRES)
+    assert set(table["status"]) == {"NOT CHECKED"}
+    assert table["note"].str.startswith("check failed: internal error: KeyError").all()
+
+
+def test_objects_that_cannot_be_tabled_are_missing_evidence(tmp_path, shown):
+    """A malformed pod object: the pods table fails, so pod checks say NOT CHECKED, not OK."""
+    from k8srun.checks import pending
+
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "nodes.json").write_text('{"kind": "NodeList", "items": []}')
+    (tmp_path / "shop" / "pods.json").write_text(json.dumps({"kind": "PodList", "items": [
+        {"metadata": {"name": "web-0", "namespace": "shop"}, "spec": {"containers": "web"}}]}))
+    rb = Session.start("pod-pending", source=str(tmp_path), namespace="shop", show=False)
+    assert rb.pods().empty and "pods" in rb.missing_evidence
+    assert "internal error" in rb.unavailable[-1].reason
+    assert dict(zip(*rb.checks_table(pending.REQUIRES)[["code", "status"]].T.values))["PEND-001"] == "NOT CHECKED"
+
+
+@pytest.mark.parametrize("pod, missing", [("no-such-pod", True), ("orders-db-0", False)])
+def test_a_named_pod_that_is_not_there_is_said_and_not_checked(pod, missing, shown):
+    from k8srun.checks import pending
+
+    rb = start(pod=pod)
+    rb.pods()
+    table = dict(zip(*rb.checks_table(pending.REQUIRES)[["code", "status"]].T.values))
+    assert ("pods" in rb.missing_evidence) is missing
+    assert table["PEND-004"] == ("NOT CHECKED" if missing else "OK")
+    assert table["PEND-006"] == "OK"  # needs nodes only
+    if missing:
+        assert rb.unavailable[-1].what == "pod shop/no-such-pod"
+
+
+def test_other_namespaces_pods_forbidden_only_weakens_node_usage(shown):
+    """Namespace-scoped RBAC: cluster-wide pods are forbidden; the namespace's pod checks still run."""
+    from k8srun.checks import pending
+    from k8srun.errors import SourceError
+    from k8srun.sources.snapshot import SnapshotSource
+
+    class NamespaceScoped(SnapshotSource):
+        def list(self, resource, namespace=None):
+            if resource == "pods" and namespace is None:
+                raise SourceError('pods is forbidden: User "system:serviceaccount:shop:k8srun" cannot list '
+                                  'resource "pods" in API group "" at the cluster scope')
+            return super().list(resource, namespace)
+
+    from k8srun.sources import scenarios_dir
+    rb = Session("pod-pending", NamespaceScoped(scenarios_dir() / "pod-pending"), {"namespace": "shop"})
+    usage = rb.node_usage()
+    found = rb.check(pending.diagnose, pods=rb.pods(), containers=rb.containers(), events=rb.events(),
+                     nodes=rb.nodes(), node_usage=usage, pvcs=rb.pvcs())
+    assert usage.empty and "forbidden" in rb.unavailable[0].reason
+    assert rb.missing_evidence == set()
+    assert {"PEND-002", "PEND-004"} <= {f.code for f in found}
+
+
+def test_tables_show_missing_exit_codes_as_blank_not_na():
+    from k8srun.tables import html_table
+
+    table = html_table(pd.DataFrame({"last_exit_code": pd.array([137, None], dtype="Int64")}))
+    assert ">137<" in table and "NA" not in table
