@@ -22,7 +22,7 @@ def _cell_text(value: Any) -> str:
         return ", ".join(f"{k}={v}" if v != "" else str(k) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell_text(v) if isinstance(v, dict) else str(v) for v in value)
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -42,8 +42,6 @@ def _formatter(column: str) -> Callable[[Any], str]:
         return unit(frames.format_bytes)
     return _cell_text
 
-
-CELL_STYLE = "text-align:left;vertical-align:top;overflow-wrap:break-word"
 
 
 def html_table(frame: pd.DataFrame, *, max_rows: int = 500, nowrap: Collection[str] = ()) -> str:
