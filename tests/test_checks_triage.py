@@ -159,6 +159,14 @@ def test_recent_warning_events_on_other_objects_are_suspects():
     assert "kubectl describe replicaset api-6d9f" in found[0].detail and found[0].severity == Severity.WARNING
 
 
+@pytest.mark.parametrize("now", [NOW, NOW.replace(tzinfo=None)], ids=["aware", "naive-utc"])
+def test_only_warnings_of_the_last_hour_are_suspects(now):
+    events = [event("Pod", "web-0", "FailedMount", 'secret "web-tls" not found', last="2024-05-14T09:58:00Z"),
+              event("Pod", "web-0", "BackOff", "Back-off restarting failed container", last="2024-05-14T08:30:00Z")]
+    table = triage.suspects(**{**HEALTHY, "events": frames.events_frame(events), "now": now})
+    assert table["reason"].tolist() == ["FailedMount"]
+
+
 def test_events_of_an_already_suspected_pod_are_not_repeated():
     pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12)]
     events = [event("Pod", "api-0", "BackOff", "Back-off restarting failed container app in pod api-0_shop(1a)",

@@ -239,7 +239,9 @@ def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects:
     """Recent Warning events on objects no other suspect already covers, grouped by (namespace, reason, kind)."""
     warnings = events[events["type"] == "Warning"]
     if now is not None:
-        warnings = warnings[warnings["last_seen"] >= pd.Timestamp(now) - RECENT]
+        since = pd.Timestamp(now) - RECENT
+        since = since.tz_localize("UTC") if since.tzinfo is None else since  # a naive now is UTC
+        warnings = warnings[warnings["last_seen"] >= since]
     keys = list(zip(warnings["namespace"], warnings["kind"], warnings["name"]))
     warnings = warnings[pd.Series([key not in known_objects for key in keys], index=warnings.index, dtype=bool)]
     out = []
