@@ -155,6 +155,14 @@ def test_exit_codes_are_explained(code, reason, message, words):
     assert codes(found) == ["CRASH-002"] and words in found[0].detail and f"code {code}" in found[0].detail
 
 
+def test_blank_termination_message_falls_back_to_the_log():
+    """An app that wrote only a newline to /dev/termination-log."""
+    crash = pod("api-7c9f-q8x2z", [container_spec()],
+                [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(3, message="\n"), restarts=2)])
+    found = run([crash], previous={("api-7c9f-q8x2z", "api"): "fatal: cannot bind :8080\n"})
+    assert codes(found) == ["CRASH-002"] and "last log line: fatal: cannot bind :8080" in found[0].detail
+
+
 def test_clean_exit_is_not_a_failure():
     done = pod("api-7c9f-q8x2z", [container_spec()],
                [status("api", running(), last=terminated(0, "Completed"), restarts=1, ready=True, started=True)])

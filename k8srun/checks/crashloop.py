@@ -3,10 +3,11 @@
 Inputs are :mod:`k8srun.frames` DataFrames plus logs as
 ``{(pod, container): text or None}`` for the current and the previous run.
 
-One container gets at most one "why it restarts" finding, decided in this
-order: CRASH-005 (config error: it never starts), CRASH-001 (OOMKilled),
-CRASH-007 or CRASH-003 (killed by the liveness probe), CRASH-002 (exits
-non-zero by itself). Liveness kills are CRASH-007 when the container has no
+One container gets one "why it restarts" finding, decided in this order:
+CRASH-005 (config error: it never starts), CRASH-001 (OOMKilled), CRASH-007
+or CRASH-003 (killed by the liveness probe), CRASH-002 (exits non-zero by
+itself). CRASH-002 is added beside CRASH-005/003/007 only when a recorded
+exit was not a kubelet kill (0, 137, 143): then the app also failed on its own. Liveness kills are CRASH-007 when the container has no
 startupProbe and was killed *during start* — the killed run lasted no longer
 than the liveness budget (initialDelaySeconds + failureThreshold ×
 periodSeconds) plus two periods, or the logs say start takes longer than
@@ -162,7 +163,7 @@ def nonzero_exit(row: pd.Series, previous_logs: dict | None = None, current_logs
     detail = f"{_name(row)} exits with code {code} ({reason or 'Error'}"
     detail += f": {meaning})" if meaning else ")"
     detail += f"; {row['restarts']} restarts"
-    if message:
+    if message and message.strip():
         detail += f"; runtime says: {message.strip().splitlines()[-1][:200]}"
     elif tail:
         detail += f"; last log line: {tail[-1][:200]}"
