@@ -500,8 +500,9 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
     if nodes is not None:
         findings += no_schedulable_node(nodes, pending[pending.apply(_unscheduled, axis=1)]
                                         if not pending.empty else pending)
+    can_schedule = nodes is not None and not workload_nodes(nodes).empty
     for _, row in pending.iterrows():
-        if nodes is not None and not workload_nodes(nodes).empty:
+        if can_schedule:
             findings += insufficient_resources(row, nodes, node_usage, events)
             findings += untolerated_taints(row, nodes, node_usage, events)
             findings += selector_mismatch(row, nodes, node_usage, events)
