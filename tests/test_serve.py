@@ -174,6 +174,33 @@ def test_version_of_a_capture_and_of_a_scenario_is_the_recorded_cluster_version(
     assert recorded["gitCommit"]
 
 
+def test_namespaced_object_without_a_namespace_is_not_found_like_the_api_server(served):
+    code, body = _get(served[0], "/api/v1/pods/web-0")
+    assert (code, body["kind"], body["reason"]) == (404, "Status", "NotFound")
+    assert _get(served[0], "/api/v1/namespaces/default/pods/web-0")[0] == 200
+    assert _get(served[0], "/api/v1/nodes/node-a")[0] == 200
+
+
+def test_non_ascii_digits_in_limit_and_tail_lines_are_ignored_not_a_dropped_connection(served):
+    code, body = _get(served[0], "/api/v1/pods?limit=%C2%B2")
+    assert (code, len(body["items"])) == (200, 6)
+    request = urllib.request.Request(served[0] + "/api/v1/namespaces/default/pods/web-0/log?container=app&tailLines=%C2%B2")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.read() == b"app of web-0: line 1\napp of web-0: line 2\n"
+
+
+def test_an_object_the_server_cannot_handle_is_a_500_status_not_a_dropped_connection(tmp_path):
+    root = write_bundle(tmp_path / "b")
+    pods = json.loads((root / "shop" / "pods.json").read_text())
+    pods["items"].append({"metadata": {"namespace": "shop"}})  # no name
+    (root / "shop" / "pods.json").write_text(json.dumps(pods))
+    with SnapshotSource(root) as source, serving(source) as (url, _):
+        code, body = _get(url, "/api/v1/namespaces/shop/pods/cart-0")
+        assert (code, body["kind"], body["reason"]) == (500, "Status", "InternalError")
+        assert "KeyError" in body["message"]
+        assert _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
+
+
 def test_single_object_carries_kind_and_api_version(served):
     code, body = _get(served[0], "/apis/apps/v1/namespaces/default/deployments/api")
     assert (code, body["kind"], body["apiVersion"], body["metadata"]["name"]) == (200, "Deployment", "apps/v1", "api")

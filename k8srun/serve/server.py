@@ -75,6 +75,12 @@ def _json(body: object, code: int = 200) -> Response:
     return code, "application/json", json.dumps(body).encode()
 
 
+def _count(query: dict, key: str) -> int | None:
+    """A non-negative integer query parameter, or None when absent or not ASCII digits."""
+    value = query.get(key, "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def _encode_continue(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
@@ -136,6 +142,9 @@ class SnapshotApi:
             return _json(status_object(400, "BadRequest", str(exc)), 400)
         except SourceError as exc:
             return _json(status_object(503, "ServiceUnavailable", f"snapshot cannot answer: {exc}"), 503)
+        except Exception as exc:  # a malformed object in the bundle: answer, never drop the connection
+            return _json(status_object(500, "InternalError", f"cannot serve {parts.path}: "
+                                       f"{type(exc).__name__}: {exc}"), 500)
 
     # -- routing ---------------------------------------------------------------------------------
 
@@ -164,7 +173,8 @@ class SnapshotApi:
             namespace, rest = rest[1], rest[2:]
         by_plural = {r.plural: r for r in resources}
         resource = by_plural.get(rest[0])
-        if resource is None or (namespace and not resource.namespaced) or len(rest) > 3:
+        if resource is None or (namespace and not resource.namespaced) or len(rest) > 3 or \
+                (len(rest) > 1 and resource.namespaced and not namespace):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if resource.plural in self.forbidden:
             self._deny(resource, namespace, "get" if len(rest) > 1 else "list")
@@ -235,7 +245,7 @@ class SnapshotApi:
         labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
         objects = [o for o in objects if labels(o) and fields(o)]
         offset = _decode_continue(query["continue"]) if query.get("continue") else 0
-        limit = int(query["limit"]) if query.get("limit", "").isdigit() and int(query["limit"]) > 0 else 0
+        limit = _count(query, "limit") or 0
         end = offset + limit if limit else len(objects)
         page = objects[offset:end]
         metadata: dict = {"resourceVersion": _SNAPSHOT_RESOURCE_VERSION}
@@ -280,16 +290,15 @@ class SnapshotApi:
             container = containers[0]
         if container not in containers + init_containers:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
-        tail = query.get("tailLines", "")
-        tail_lines = int(tail) if tail.lstrip("-").isdigit() and int(tail) >= 0 else None
         try:
             text = self.source.logs(namespace, pod_name, container, previous=query.get("previous") == "true",
-                                    tail_lines=tail_lines)
+                                    tail_lines=_count(query, "tailLines"))
         except SourceError as exc:
             raise ApiError(400, "BadRequest", str(exc)) from None
         body = text.encode()
-        if query.get("limitBytes", "").isdigit():
-            body = body[:int(query["limitBytes"])]
+        limit_bytes = _count(query, "limitBytes")
+        if limit_bytes is not None:
+            body = body[:limit_bytes]
         return 200, "text/plain", body
 
 
