@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -104,6 +105,38 @@ def preflight(runbook: runbooks.Runbook, parameters: dict[str, Any]) -> None:
 
 # -------------------------------------------------------------- execution
 
+ENGINE = "k8srun"
+
+
+@functools.cache
+def _keep_partial_engine():
+    """papermill's nbclient engine, keeping the notebook executed so far when the run dies.
+
+    papermill saves nothing when the kernel dies or a cell times out unless it
+    saves after every cell (which costs more than the runbook's own work);
+    this engine hands the partial notebook to :func:`run_runbook` instead.
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class KeepPartialEngine(NBClientEngine):
+        partial = None
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            except Exception:
+                cls.partial = nb_man.nb
+                raise
+
+        @classmethod
+        def take_partial(cls):
+            partial, cls.partial = cls.partial, None
+            return partial
+
+    papermill_engines.register(ENGINE, KeepPartialEngine)
+    return KeepPartialEngine
+
 @contextmanager
 def _headless_env() -> Iterator[None]:
     """The kernel inherits K8SRUN_HEADLESS=1: widgets render as static tables."""
@@ -170,6 +203,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
 
     runbook = runbooks.get(name)
     preflight(runbook, parameters)
+    engine = _keep_partial_engine()
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RunResult(runbook=name, notebook=out_dir / f"{name}.ipynb",
                        html=out_dir / f"{name}.html", findings_json=out_dir / f"{name}.findings.json")
@@ -178,11 +212,18 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
             papermill.execute_notebook(
                 str(runbook.path), str(result.notebook), parameters=parameters,
                 progress_bar=progress, kernel_name="python3", cwd=str(runbook.path.parent),
-                request_save_on_cell_execute=False, execution_timeout=cell_timeout,
+                request_save_on_cell_execute=False, execution_timeout=cell_timeout, engine_name=ENGINE,
                 log_output=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except PapermillExecutionError as exc:
             evalue = str(exc.evalue).splitlines()[0] if exc.evalue else ""
             result.error = f"cell {exc.exec_count} raised {exc.ename}: {evalue}"
+        except Exception as exc:  # kernel died, cell timed out: keep what ran so far
+            first = (str(exc).strip().splitlines() or [""])[0]
+            result.error = f"execution stopped: {type(exc).__name__}: {first}"
+            partial = engine.take_partial()
+            if partial is None:
+                raise RunbookError(f"{name} could not run: {result.error}") from None
+            nbformat.write(partial, str(result.notebook))
     executed = nbformat.read(str(result.notebook), as_version=4)
     result.findings, result.unavailable = collect(executed)
     result.findings_json.write_text(

@@ -147,6 +147,31 @@ def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
     assert codes(tmp_path / "pod-pending.findings.json") == set()
 
 
+def _write_runbook(books: Path, name: str, *cells: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params_cell = nbformat.v4.new_code_cell("source = 'scenario:pod-pending'")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params_cell,
+                *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, books / f"{name}.ipynb")
+
+
+def test_a_dead_kernel_still_writes_a_report_with_what_was_found(tmp_path, monkeypatch):
+    books = tmp_path / "books"
+    books.mkdir()
+    _write_runbook(books, "dies",
+                   "from k8srun.session import Session\nfrom k8srun.model import finding\n"
+                   "rb = Session.start('dies', source=source)\n"
+                   "rb.add([finding('PEND-006', 'found before the kernel died')])",
+                   "import os\nos._exit(1)")
+    monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(books))
+    out = tmp_path / "out"
+    assert cli_main(["run", "dies", "--out", str(out), "--no-progress"]) == EXIT_CELL_FAILED
+    assert codes(out / "dies.findings.json") == {"PEND-006"}
+    assert "stopped early" in (out / "dies.html").read_text()
+
+
 def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeypatch):
     books = tmp_path / "books"
     books.mkdir()
