@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import tempfile
 
 import pytest
 import yaml
@@ -103,6 +104,35 @@ def test_tar_gz_bundle_is_extracted_and_cleaned_up(tmp_path):
     assert source.logs("shop", "api-1", "api").startswith("line 1")
     source.close()
     assert not extracted.exists()
+
+
+@pytest.mark.parametrize("info", ['{"captured_at": "2026-11-20T14:05:00Z"}', "{not json"])
+def test_tar_gz_extraction_dir_is_removed_when_the_bundle_is_rejected(tmp_path, monkeypatch, info):
+    write_dump(tmp_path / "dump")
+    (tmp_path / "dump" / "k8srun.json").write_text(info)
+    archive = tmp_path / "bundle.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "dump", arcname="cluster-state")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    if info.startswith("{not"):
+        with pytest.raises(BundleError, match="k8srun.json: unreadable"):
+            SnapshotSource(archive)
+    else:
+        SnapshotSource(archive).close()
+    assert list(scratch.iterdir()) == []
+
+
+def test_tar_gz_member_escaping_the_bundle_is_refused(tmp_path):
+    write_dump(tmp_path / "dump")
+    archive = tmp_path / "bundle.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "dump", arcname="cluster-state")
+        tar.add(tmp_path / "dump" / "nodes.json", arcname="../escaped.json")
+    with pytest.raises(BundleError, match="cannot extract bundle"):
+        SnapshotSource(archive)
+    assert not (tmp_path / "escaped.json").exists()
 
 
 def test_not_a_bundle_and_corrupt_files_are_one_line_errors(tmp_path):

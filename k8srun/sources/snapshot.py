@@ -112,13 +112,13 @@ class SnapshotSource(Source):
             path = Path(self._tmp)
         elif not path.is_dir():
             raise BundleError(f"{path}: no such bundle")
+        self._cache: dict[Path, list[dict]] = {}
         try:
             self.root = _find_root(path)
+            self._info = self._load_info()
         except BundleError:
             self.close()
             raise
-        self._cache: dict[Path, list[dict]] = {}
-        self._info = self._load_info()
 
     # ------------------------------------------------------------ files
     def _load_info(self) -> dict:
