@@ -45,8 +45,6 @@ from .redact import redact_text
 from .resources import CATALOGUE
 from .sources import Source
 
-#: resource -> file stem where kubectl's dump name differs from the API plural
-FILE_STEMS = {"replicationcontrollers": "replication-controllers"}
 CLUSTER_RESOURCES = ["nodes", "namespaces", "persistentvolumes", "storageclasses"]
 NAMESPACED_RESOURCES = ["events", "replicationcontrollers", "services", "daemonsets", "deployments",
                         "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
@@ -56,7 +54,7 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 def _list_document(resource: str, items: list[dict]) -> dict:
     api = CATALOGUE[resource]
-    return {"kind": f"{api.kind}List", "apiVersion": api.group_version, "metadata": {}, "items": items}
+    return {"kind": api.list_kind, "apiVersion": api.group_version, "metadata": {}, "items": items}
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -102,7 +100,7 @@ class _Capture:
             return []
         finally:
             self.progress.update()
-        _write_json(self.root / f"{resource}.json", _list_document(resource, items))
+        _write_json(self.root / f"{CATALOGUE[resource].file_stem}.json", _list_document(resource, items))
         self.gathered.append(resource)
         self.counts[resource] = len(items)
         return items
@@ -124,7 +122,7 @@ class _Capture:
                 except SourceError as exc:
                     self.error(f"{resource} in namespace {ns}", exc)
         self.progress.update()
-        stem = FILE_STEMS.get(resource, resource)
+        stem = CATALOGUE[resource].file_stem
         for ns, items in by_namespace.items():
             if resource == "configmaps":
                 items = [blank_configmap(c) for c in items]
@@ -217,7 +215,7 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
             run = _Capture(source, root, bar)
             for resource in CLUSTER_RESOURCES:
                 items = run.cluster_resource(resource)
-                if resource == "namespaces" and not all_namespaces:
+                if resource == "namespaces" and not all_namespaces and "namespaces" in run.gathered:
                     wanted = set(namespaces)
                     _write_json(root / "namespaces.json", _list_document(
                         "namespaces", [n for n in items if n["metadata"]["name"] in wanted]))

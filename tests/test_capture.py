@@ -83,6 +83,17 @@ def test_a_forbidden_resource_is_recorded_and_the_rest_captured(original, tmp_pa
         assert captured.list("pods") == original.list("pods")
 
 
+def test_chosen_namespaces_without_rights_to_list_namespaces_still_read_back(original, tmp_path):
+    """Namespace-scoped RBAC: listing namespaces is denied, the chosen namespace is captured and readable."""
+    with serving(original, forbidden={"namespaces"}) as (_, kubeconfig), LiveSource(kubeconfig) as live:
+        record = capture_bundle(live, tmp_path / "captured", namespaces=["default"], progress=False)
+    assert [e["what"] for e in record["errors"]] == ["namespaces"]
+    assert not (tmp_path / "captured" / "namespaces.json").exists()  # "not gathered", not "no namespaces"
+    with SnapshotSource(tmp_path / "captured") as captured:
+        assert captured.namespaces() == ["default"]
+        assert captured.list("pods") == original.list("pods", "default")
+
+
 def test_configmap_values_and_log_secrets_never_reach_the_bundle(tmp_path):
     root = write_bundle(tmp_path / "original")
     configmaps = json.loads((root / "default" / "configmaps.json").read_text())
