@@ -1,9 +1,11 @@
 """Redaction: secrets never reach a report.
 
-:func:`redact_text` replaces private key blocks, ``Authorization:`` values,
-bearer tokens, values of password/token/secret-like keys (``k=v``, JSON,
-YAML), TLS session secrets printed by ``openssl s_client`` and passwords in URLs with ``[REDACTED]``. Log text and node command
-output pass through it before they are shown.
+:func:`redact_text` replaces private key blocks (PEM and PGP), ``Authorization:``
+values, bearer tokens, JWTs, values of password/token/secret/api-key-like keys
+(``k=v``, JSON, YAML, ``--db-password VALUE`` command-line flags), TLS session
+secrets printed by ``openssl s_client`` and passwords in URLs (``redis://:pw@``
+too) with ``[REDACTED]``. Log text and node command output pass through it
+before they are shown.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ import re
 
 REDACTED = "[REDACTED]"
 
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?"
-                          r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL)
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+                          r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL)
 _AUTH_HEADER = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+")
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
-_SECRET_KEY = r"[\w.-]*(?:password|passwd|token|secret)[\w.-]*"
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_SECRET_WORD = r"(?:password|passwd|token|secret|api[_-]?key)"
+_SECRET_KEY = r"[\w.-]*" + _SECRET_WORD + r"[\w.-]*"
+# a command-line flag named for a secret, value as the next argument: --db-password VALUE (not --token-ttl 5m)
+_SECRET_FLAG = re.compile(r"(?i)((?:^|\s)--?[\w-]*" + _SECRET_WORD + r"[ \t]+)(?!-)(\S+)")
 _SECRET_ASSIGNMENT = re.compile(r"(?i)(\b" + _SECRET_KEY + r"\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;\"']+)")
 _SECRET_QUOTED_KEY = re.compile(r"(?i)([\"']" + _SECRET_KEY + r"[\"']\s*:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}\]]+)")
 _SECRET_YAML_KEY = re.compile(r"(?im)^(\s*(?:-\s+)?" + _SECRET_KEY + r":[ \t]+)(\S.*)$")
 # openssl s_client prints TLS session secrets: TLS 1.3 "Resumption PSK:", TLS 1.2 "Master-Key:"
 _TLS_SESSION_SECRET = re.compile(r"(?im)^(\s*(?:Resumption PSK|Master-Key|PSK):[ \t]*)([0-9A-F]+)$")
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+(@)", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+(@)", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:
@@ -30,6 +36,7 @@ def redact_text(text: str) -> str:
     text = _PRIVATE_KEY.sub(REDACTED, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-    for pattern in (_SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY, _TLS_SESSION_SECRET):
+    text = _JWT.sub(REDACTED, text)
+    for pattern in (_SECRET_FLAG, _SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY, _TLS_SESSION_SECRET):
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)

@@ -65,3 +65,27 @@ def test_redact_text_leaves_ordinary_log_lines_alone():
                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
                "see https://example.com/docs for details\n")
     assert redact_text(healthy) == healthy
+
+
+@pytest.mark.parametrize("line, secret", [
+    ("issued eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl for app", "eyJzdWIiOiJhcHAifQ"),
+    ("exec: app --db-password hunter2 --port 5432", "hunter2"),
+    ("exec: vault login --token s.Abc123 -method=token", "s.Abc123"),
+    ("cache at redis://:hunter2@redis:6379/0", "hunter2"),
+    ("API_KEY=AKc0ffee user=app", "AKc0ffee"),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----\n", "lQOYBF"),
+])
+def test_common_secret_shapes_are_redacted(line, secret):
+    redacted = redact_text(line)
+    assert secret not in redacted and REDACTED in redacted
+
+
+def test_evidence_next_to_secret_shapes_is_kept():
+    kept = ("exec: app --db-password hunter2 --port 5432", "cache at redis://:pw@redis:6379/0",
+            "issued eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl for app")
+    assert [redact_text(line) for line in kept] == [
+        f"exec: app --db-password {REDACTED} --port 5432", f"cache at redis://:{REDACTED}@redis:6379/0",
+        f"issued {REDACTED} for app"]
+    healthy = ("--token-ttl 5m --secure-port 6443 --tls-private-key-file /etc/tls.key\n"
+               "GET /api/v1/namespaces/shop/secrets/db-creds 403\n")
+    assert redact_text(healthy) == healthy
