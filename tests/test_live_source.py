@@ -44,6 +44,9 @@ def test_get_returns_the_list_item_or_none(live, snapshot):
     assert source.get("pods", "default", "api-7f9c") == snapshot.get("pods", "default", "api-7f9c")
     assert source.get("nodes", None, "node-b") == snapshot.get("nodes", None, "node-b")
     assert source.get("pods", "default", "nosuch") is None
+    # no namespace: the first of that name in any namespace, as every Source answers
+    assert source.get("pods", None, "coredns-abc") == snapshot.get("pods", None, "coredns-abc")
+    assert source.get("pods", None, "nosuch") is None
 
 
 def test_logs_current_previous_and_tail_match_the_snapshot(live, snapshot):

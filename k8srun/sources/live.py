@@ -7,6 +7,7 @@ the API's own JSON (camelCase dicts, exactly as a snapshot bundle holds them):
 
 - ``list(resource, namespace)`` pages with ``limit=500`` and follows ``continue``;
 - ``get`` reads one object (``None`` on 404), in list-item form (no ``kind``/``apiVersion``);
+  with no namespace, the first of that name in any namespace (a ``metadata.name`` field selector);
 - ``events_for(namespace, kind, name)`` asks the server with a field selector
   ``involvedObject.kind=KIND,involvedObject.name=NAME``, never a full list;
 - ``logs(namespace, pod, container, previous=, tail_lines=)`` is the log text;
@@ -198,6 +199,9 @@ class LiveSource(Source):
 
     def get(self, resource: str, namespace: str | None, name: str) -> dict | None:
         api_resource = self._resource(resource)
+        if api_resource.namespaced and not namespace:  # any namespace: one list call selecting the name
+            found = self._list_pages(api_resource, None, field_selector=f"metadata.name={name}")
+            return found[0] if found else None
         snake = _snake(api_resource.kind)
         try:
             if api_resource.namespaced:
