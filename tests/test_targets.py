@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,6 +73,27 @@ def test_timeout_kills_grandchildren_holding_the_output_pipe():
     assert result.duration_s < 5  # the grandchild sleep was killed too, or communicate() would wait
 
 
+def test_timeout_does_not_wait_for_a_process_that_left_the_group():
+    """A daemon (setsid) holding the output pipe is not ours to kill, but the run still ends in time."""
+    escaper = ("import subprocess, time; "
+               "print(subprocess.Popen(['setsid', 'sleep', '8']).pid, flush=True); time.sleep(30)")
+    result = open_target("local").run("escaper", [sys.executable, "-c", escaper], timeout_s=0.5)
+    daemon = int(result.stdout)  # setsid execs sleep in place: this is the sleep's PID
+    try:
+        assert result.error == f"{sys.executable} timed out after 0.5 s on local"
+        assert result.duration_s < 4
+    finally:
+        os.kill(daemon, signal.SIGKILL)
+
+
+def test_commands_run_in_the_c_utf8_locale_whatever_the_callers(monkeypatch):
+    """Tools like ping print "0,045 ms" under de_DE: parsers must always see the C locale's output."""
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    result = open_target("local").run("locale", ["printenv", "LC_ALL"])
+    assert result.stdout == "C.UTF-8\n"
+
+
 def test_default_timeout_comes_from_the_target():
     result = open_target("local", timeout_s=0.3).run("sleep", ["sleep", "5"])
     assert result.error == "sleep timed out after 0.3 s on local"
@@ -90,7 +112,7 @@ def test_run_many_shows_progress_only_for_more_than_a_few(capsys):
 # ---------------------------------------------------------------- parameters
 
 @pytest.mark.parametrize("spec", ["netns:../etc", "netns:a b", "netns:", "ssh:-oProxyCommand=x",
-                                  "ssh:a b", "ssh:host:0", "ssh:[zz]:22", "ssh:bad user@host",
+                                  "ssh:a b", "ssh:host:0", "ssh:host:\u0662\u0662", "ssh:[zz]:22", "ssh:bad user@host",
                                   "node:UPPER", "node:a_b", "node:", "localhost", "", "replay:"])
 def test_invalid_target_specs_raise_parameter_error(spec, tmp_path):
     with pytest.raises(ParameterError):
@@ -133,7 +155,7 @@ def test_ssh_argv_quotes_the_remote_command():
     target = SshTarget("admin@db-1:2222", timeout_s=7)
     assert target.wrap(("echo", "a b; rm -rf /"), 7) == [
         "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=7", "-p", "2222", "-l", "admin",
-        "--", "db-1", "echo 'a b; rm -rf /'"]
+        "--", "db-1", "env LC_ALL=C.UTF-8 echo 'a b; rm -rf /'"]
 
 
 def test_ssh_to_a_closed_port_is_an_error_result():

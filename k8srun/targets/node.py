@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..params import dns1123_label, dns1123_subdomain
-from . import CommandResult, first_line, utc_now_iso
+from . import CommandResult, first_line
 from .process import ProcessTarget, failure_reason, run_process
 
 #: the toolbox image of the debug pod (has iptables, conntrack, ip, dig, curl, ...)
@@ -91,17 +91,7 @@ class NodeTarget(ProcessTarget):
             return f"kubectl not found on this machine, needed for {self.spec}"
         return None
 
-    def _run(self, command_id, argv, timeout_s):
-        reason = self.precheck(argv)
-        if reason is None:
-            try:
-                outcome = run_process(self.wrap(argv, timeout_s), timeout_s)
-            except OSError as exc:
-                reason = f"kubectl could not be started for {self.spec}: {exc.strerror or exc}"
-        if reason:
-            return CommandResult(target=self.spec, command_id=command_id, argv=argv, stdout="",
-                                 stderr="", exit_code=None, duration_s=0.0,
-                                 started_at=utc_now_iso(), error=reason)
+    def result(self, command_id, argv, outcome, timeout_s):
         created = _CREATED_LINE.match(outcome.stdout)
         stdout = outcome.stdout[created.end():] if created else outcome.stdout
         exit_code = outcome.exit_code

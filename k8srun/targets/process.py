@@ -1,9 +1,11 @@
 """Targets that run a local process: ``local``, ``netns:NAME`` and ``ssh:[USER@]HOST[:PORT]``.
 
 Each builds a wrapped argv (``ip netns exec NAME ...``, ``ssh ... HOST
-'quoted command'``) and runs it with :func:`run_process`, which kills the
-whole process group on timeout. Results follow the CommandResult schema in
-:mod:`k8srun.targets`.
+'env LC_ALL=C.UTF-8 quoted command'``) and runs it with :func:`run_process`,
+which kills the whole process group on timeout. Commands run with
+``LC_ALL=C.UTF-8`` whatever the caller's locale, so the parsers always see
+the same output (English messages, "0.045" not "0,045" in ``ping``).
+Results follow the CommandResult schema in :mod:`k8srun.targets`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ _NETNS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _SSH_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+#: the locale every command runs in (falls back to plain C where C.UTF-8 is not installed)
+COMMAND_LOCALE = "C.UTF-8"
+#: after a timeout kill, how long to keep reading output a process outside the group may hold open
+DRAIN_TIMEOUT_S = 1.0
+
 _SSH_SPEC = re.compile(r"^(?:(?P<user>[^@]*)@)?(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:@]*))(?::(?P<port>[^:]*))?$")
 
 
@@ -50,21 +57,30 @@ def decode(raw: bytes) -> str:
 
 
 def run_process(argv: list[str], timeout_s: float) -> ProcessOutcome:
-    """Run ``argv`` in its own session; on timeout kill its process group.
+    """Run ``argv`` in its own session (locale ``COMMAND_LOCALE``); on timeout kill its process group.
 
+    Never waits much longer than ``timeout_s``, even when a process that left
+    the group (``setsid``, a daemon) keeps the output pipes open.
     Raises OSError only when the program cannot be started at all.
     """
     started_at = utc_now_iso()
     clock = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, "LC_ALL": COMMAND_LOCALE})
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
         os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=DRAIN_TIMEOUT_S)
+        except subprocess.TimeoutExpired as held:  # keep what was read, stop waiting for EOF
+            out, err = held.output or b"", held.stderr or b""
+            proc.stdout.close()
+            proc.stderr.close()
+            proc.wait()
     return ProcessOutcome(stdout=decode(out), stderr=decode(err), exit_code=proc.returncode,
                           timed_out=timed_out, started_at=started_at,
                           duration_s=round(time.monotonic() - clock, 6))
@@ -100,19 +116,25 @@ class ProcessTarget(Target):
         """The error line for a finished process, or None."""
         return failure_reason(argv[0], self.spec, outcome, timeout_s)
 
+    def result(self, command_id: str, argv: tuple[str, ...], outcome: ProcessOutcome,
+               timeout_s: float) -> CommandResult:
+        """The CommandResult of a process that ran."""
+        return CommandResult(target=self.spec, command_id=command_id, argv=argv,
+                             stdout=outcome.stdout, stderr=outcome.stderr,
+                             exit_code=outcome.exit_code, duration_s=outcome.duration_s,
+                             started_at=outcome.started_at,
+                             error=self.classify(argv, outcome, timeout_s))
+
     def _run(self, command_id, argv, timeout_s):
         reason = self.precheck(argv)
         if reason is None:
+            wrapped = self.wrap(argv, timeout_s)
             try:
-                outcome = run_process(self.wrap(argv, timeout_s), timeout_s)
+                outcome = run_process(wrapped, timeout_s)
             except OSError as exc:
-                reason = f"{argv[0]} could not be started on {self.spec}: {exc.strerror or exc}"
+                reason = f"{wrapped[0]} could not be started for {self.spec}: {exc.strerror or exc}"
             else:
-                return CommandResult(target=self.spec, command_id=command_id, argv=argv,
-                                     stdout=outcome.stdout, stderr=outcome.stderr,
-                                     exit_code=outcome.exit_code, duration_s=outcome.duration_s,
-                                     started_at=outcome.started_at,
-                                     error=self.classify(argv, outcome, timeout_s))
+                return self.result(command_id, argv, outcome, timeout_s)
         return CommandResult(target=self.spec, command_id=command_id, argv=argv, stdout="",
                              stderr="", exit_code=None, duration_s=0.0, started_at=utc_now_iso(),
                              error=reason)
@@ -175,7 +197,7 @@ class SshTarget(ProcessTarget):
         elif not _HOSTNAME.match(host or ""):
             raise ParameterError("target", spec, "HOST must be a DNS name or an IP address "
                                  "(letters, digits, '-' and '.', not starting with '-')")
-        if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        if port is not None and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
             raise ParameterError("target", spec, "PORT must be a number between 1 and 65535")
         super().__init__(spec, timeout_s=timeout_s)
         self.user, self.address, self.port = user, host, port
@@ -192,7 +214,7 @@ class SshTarget(ProcessTarget):
         if self.user:
             options += ["-l", self.user]
         # the remote side gets one shell string: the only string we build, from quoted parts
-        return ["ssh", *options, "--", self.address, shlex.join(argv)]
+        return ["ssh", *options, "--", self.address, shlex.join(["env", f"LC_ALL={COMMAND_LOCALE}", *argv])]
 
     def precheck(self, argv):
         if shutil.which("ssh") is None:
