@@ -41,7 +41,7 @@ from pathlib import Path
 
 from . import __version__, params
 from .errors import ParameterError, SourceError
-from .redact import redact_text
+from .redact import redact_object, redact_text
 from .resources import CATALOGUE
 from .sources import Source
 
@@ -124,8 +124,7 @@ class _Capture:
         self.progress.update()
         stem = CATALOGUE[resource].file_stem
         for ns, items in by_namespace.items():
-            if resource == "configmaps":
-                items = [blank_configmap(c) for c in items]
+            items = [blank_configmap(c) if resource == "configmaps" else redact_object(c) for c in items]
             _write_json(self.root / ns / f"{stem}.json", _list_document(resource, items))
         if by_namespace:
             self.gathered.append(resource)
@@ -237,7 +236,9 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
             "server": meta.get("server", ""), "context": meta.get("context", ""),
             "source": meta.get("description", ""), "k8srun_version": __version__,
             "namespaces": namespaces, "gathered": run.gathered, "counts": run.counts,
-            "redacted": ["log text (tokens, passwords, keys)", "configmap values", "secrets (never read)"],
+            "redacted": ["log text (tokens, passwords, keys)", "configmap values", "secrets (never read)",
+                         "secret-named env values and secret-looking args in pod specs and templates",
+                         "last-applied-configuration annotations"],
             "errors": run.errors,
         }
         if meta.get("version_error"):

@@ -40,3 +40,51 @@ def redact_text(text: str) -> str:
     for pattern in (_SECRET_FLAG, _SECRET_ASSIGNMENT, _SECRET_QUOTED_KEY, _SECRET_YAML_KEY, _TLS_SESSION_SECRET):
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+
+
+_SECRET_NAME = re.compile(r"(?i)" + _SECRET_WORD)
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names like DB_PASSWORD, api-token, AWS_SECRET_ACCESS_KEY, apiKey."""
+    return bool(_SECRET_NAME.search(name or ""))
+
+
+def _redact_pod_spec(spec: dict) -> dict:
+    spec = dict(spec)
+    for field in _CONTAINER_LISTS:
+        containers = []
+        for container in spec.get(field) or []:
+            container = dict(container)
+            if container.get("env"):
+                container["env"] = [{**e, "value": REDACTED} if "value" in e and is_secret_name(e.get("name", ""))
+                                    else e for e in container["env"]]
+            for key in ("command", "args"):
+                if container.get(key):
+                    container[key] = [redact_text(str(part)) for part in container[key]]
+            containers.append(container)
+        if field in spec:
+            spec[field] = containers
+    return spec
+
+
+def redact_object(obj: dict) -> dict:
+    """A copy of a Kubernetes object safe for a bundle: secret-named env values and secret-looking
+    command/args redacted in pod specs and workload templates, and the last-applied annotation
+    (a verbatim copy of what was applied) dropped. Everything else is kept as it was."""
+    out = dict(obj)
+    metadata = dict(out.get("metadata") or {})
+    annotations = dict(metadata.get("annotations") or {})
+    if annotations.pop(_LAST_APPLIED, None) is not None:
+        metadata["annotations"] = annotations
+        out["metadata"] = metadata
+    spec = out.get("spec")
+    if isinstance(spec, dict):
+        if any(field in spec for field in _CONTAINER_LISTS):  # a Pod
+            out["spec"] = _redact_pod_spec(spec)
+        template = spec.get("template")  # Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, RC
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            out["spec"] = {**spec, "template": {**template, "spec": _redact_pod_spec(template["spec"])}}
+    return out

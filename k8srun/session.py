@@ -120,7 +120,8 @@ class Session:
                  f"<b>source</b> {html.escape(str(meta.get('description', '')))}"]
         if meta.get("captured_at"):
             lines.append(f"<b>captured at</b> {html.escape(str(meta['captured_at']))}")
-        version = (meta.get("cluster_version") or {}).get("gitVersion")
+        version = meta.get("cluster_version") or {}
+        version = version.get("gitVersion") if isinstance(version, dict) else str(version)
         if version:
             lines.append(f"<b>cluster</b> {html.escape(version)}")
         shown = {k: v for k, v in self.parameters.items() if k != "source"}

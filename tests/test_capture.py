@@ -94,7 +94,7 @@ def test_chosen_namespaces_without_rights_to_list_namespaces_still_read_back(ori
         assert captured.list("pods") == original.list("pods", "default")
 
 
-def test_configmap_values_and_log_secrets_never_reach_the_bundle(tmp_path):
+def test_configmap_values_env_secrets_and_log_secrets_never_reach_the_bundle(tmp_path):
     root = write_bundle(tmp_path / "original")
     configmaps = json.loads((root / "default" / "configmaps.json").read_text())
     configmaps["items"][0]["data"] = {"DB_HOST": "db.internal", "DB_PASSWORD": "hunter2"}
@@ -103,6 +103,9 @@ def test_configmap_values_and_log_secrets_never_reach_the_bundle(tmp_path):
     (root / "default" / "configmaps.json").write_text(json.dumps(configmaps))
     logs = root / "kube-system" / "coredns-abc" / "logs.txt"
     logs.write_text(logs.read_text().replace("line 2", "connecting with password=hunter2"))
+    pods = json.loads((root / "default" / "pods.json").read_text())
+    pods["items"][0]["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}]
+    (root / "default" / "pods.json").write_text(json.dumps(pods))
     with SnapshotSource(root) as original, serving(original) as (_, kubeconfig), LiveSource(kubeconfig) as live:
         capture_bundle(live, tmp_path / "captured", progress=False)
     captured_text = "".join(p.read_text() for p in (tmp_path / "captured").rglob("*") if p.is_file())

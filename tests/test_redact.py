@@ -89,3 +89,24 @@ def test_evidence_next_to_secret_shapes_is_kept():
     healthy = ("--token-ttl 5m --secure-port 6443 --tls-private-key-file /etc/tls.key\n"
                "GET /api/v1/namespaces/shop/secrets/db-creds 403\n")
     assert redact_text(healthy) == healthy
+
+
+def test_bundle_objects_lose_secret_env_values_and_last_applied_but_keep_evidence():
+    from k8srun.redact import redact_object
+
+    container = {"name": "api", "image": "shop/api:1.2",
+                 "args": ["--db-password=hunter2", "--port=8080"],
+                 "env": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "LOG_LEVEL", "value": "debug"},
+                         {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}}]}
+    deployment = {"metadata": {"name": "api", "annotations": {
+                      "kubectl.kubernetes.io/last-applied-configuration": '{"env": "hunter2"}', "team": "a"}},
+                  "spec": {"replicas": 2, "template": {"metadata": {}, "spec": {"containers": [container]}}}}
+    pod = {"metadata": {"name": "api-1"}, "spec": {"containers": [container]}}
+    for cleaned in (redact_object(deployment), redact_object(pod)):
+        assert "hunter2" not in str(cleaned)
+    spec = redact_object(deployment)["spec"]["template"]["spec"]["containers"][0]
+    assert spec["env"][0] == {"name": "DB_PASSWORD", "value": REDACTED}
+    assert spec["env"][1]["value"] == "debug" and "valueFrom" in spec["env"][2]  # refs are evidence
+    assert spec["args"] == [f"--db-password={REDACTED}", "--port=8080"]
+    assert redact_object(deployment)["metadata"]["annotations"] == {"team": "a"}
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == "hunter2"  # a copy
