@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from ..frames import kubectl_pod_columns
+
 Column = tuple[str, str, int]  # name, type, priority
 
 
@@ -81,60 +83,8 @@ def _containers(obj: dict) -> tuple[str, str]:
     return ",".join(c.get("name", "") for c in specs), ",".join(c.get("image", "") for c in specs)
 
 
-def _pod_status(pod: dict) -> tuple[str, int, int, int, dt.datetime | None]:
-    """(status, ready, total, restarts, last restart) as ``kubectl get pods`` computes them."""
-    spec, status = pod.get("spec", {}), pod.get("status", {})
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    restarts, last_restart = 0, None
-    init_statuses = status.get("initContainerStatuses") or []
-    initializing = False
-    for index, cs in enumerate(init_statuses):
-        restarts += cs.get("restartCount", 0)
-        state = cs.get("state", {})
-        terminated, waiting = state.get("terminated"), state.get("waiting")
-        if terminated and terminated.get("exitCode") == 0:
-            continue
-        initializing = True
-        if terminated:
-            reason = "Init:" + (terminated.get("reason") or
-                                (f"Signal:{terminated['signal']}" if terminated.get("signal")
-                                 else f"ExitCode:{terminated.get('exitCode')}"))
-        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + waiting["reason"]
-        else:
-            reason = f"Init:{index}/{len(spec.get('initContainers') or [])}"
-        break
-    ready = 0
-    statuses = status.get("containerStatuses") or []
-    if not initializing:
-        has_running = False
-        for cs in reversed(statuses):
-            restarts += cs.get("restartCount", 0)
-            finished = parse_time(cs.get("lastState", {}).get("terminated", {}).get("finishedAt"))
-            if finished and (last_restart is None or finished > last_restart):
-                last_restart = finished
-            state = cs.get("state", {})
-            if state.get("waiting", {}).get("reason"):
-                reason = state["waiting"]["reason"]
-            elif state.get("terminated", {}).get("reason"):
-                reason = state["terminated"]["reason"]
-            elif state.get("terminated"):
-                term = state["terminated"]
-                reason = (f"Signal:{term['signal']}" if term.get("signal")
-                          else f"ExitCode:{term.get('exitCode')}")
-            elif state.get("running") and cs.get("ready"):
-                has_running = True
-                ready += 1
-        if reason == "Completed" and has_running:
-            conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
-            reason = "Running" if conditions.get("Ready") == "True" else "NotReady"
-    if pod.get("metadata", {}).get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason, ready, len(spec.get("containers") or []), restarts, last_restart
-
-
 def _pod_row(pod: dict, now: dt.datetime) -> list:
-    reason, ready, total, restarts, last_restart = _pod_status(pod)
+    reason, ready, total, restarts, last_restart = kubectl_pod_columns(pod)
     restart_text = str(restarts)
     if restarts and last_restart:
         restart_text += f" ({human_duration((now - last_restart).total_seconds())} ago)"
