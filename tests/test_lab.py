@@ -52,7 +52,7 @@ def curl_web(attempts: int) -> tuple[dict[str, int], list[str]]:
     seen: dict[str, int] = {}
     failures: list[str] = []
     for _ in range(attempts):
-        code, output = probe(LAB.pod_a.netns, "curl", "-sS", "--connect-timeout", "1", "--max-time", "2",
+        code, output = probe(LAB.pod_a.netns, "curl", "-sS", "--noproxy", "*", "--connect-timeout", "1", "--max-time", "2",
                              f"http://{LAB.web_http.cluster_ip}/")
         if code == 0:
             name = output.split()[0]
@@ -122,7 +122,7 @@ def dns_nameserver_symptom():
 
 def svc_no_dnat_symptom():
     rules = nat_rules(LAB.node_a)
-    code, out = probe(LAB.pod_a.netns, "curl", "-sS", "--connect-timeout", "1", f"http://{LAB.web_http.cluster_ip}/")
+    code, out = probe(LAB.pod_a.netns, "curl", "-sS", "--noproxy", "*", "--connect-timeout", "1", f"http://{LAB.web_http.cluster_ip}/")
     missing = f'--comment "{LAB.web_http.service_port_name} cluster IP" -m tcp --dport 80 -j KUBE-SVC-' not in rules
     return missing and code != 0, out
 
@@ -253,6 +253,14 @@ def test_status_table(lab):
     assert re.search(r"k8l-node-b\s+k8l-nb-vxlan\s+vxlan\s+10\.244\.2\.0/32\s+1450", done.stdout)
     results = re.findall(r"^\s*(OK|FAIL) ", done.stdout, flags=re.MULTILINE)
     assert results == ["OK"] * 8
+
+
+@pytest.mark.netns
+def test_service_check_ignores_a_proxy_in_the_environment(lab, monkeypatch):
+    """CI machines often export http_proxy; from inside a pod it is unreachable and must not be used."""
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    check = status.check_service_backends(lab)
+    assert check.ok, check.evidence
 
 
 @pytest.mark.netns

@@ -110,7 +110,8 @@ def check_service_backends(lab: Lab = LAB) -> Check:
     """curl the web ClusterIP from pod-a until both backends answered (bounded)."""
     service = lab.web_http
     url = f"http://{service.cluster_ip}:{service.port}/"
-    argv = ["curl", "-sS", "--connect-timeout", "1", "--max-time", "2", url]
+    # --noproxy: a proxy from the caller's environment is unreachable from the pod and would fail the check
+    argv = ["curl", "-sS", "--noproxy", "*", "--connect-timeout", "1", "--max-time", "2", url]
     expected = {services.backend_banner(pod.name, pod.ip): pod.name for pod in lab.web_pods}
     seen: dict[str, int] = {}
     failures: list[str] = []
