@@ -350,3 +350,14 @@ def test_down_leaves_nothing(lab):
     assert not state_dir.exists()
     again = k8srun("lab", "down")
     assert again.returncode == 0 and "already down" in again.stdout
+
+
+def test_remove_etc_netns_removes_nested_files_of_lab_namespaces_only(monkeypatch, tmp_path):
+    monkeypatch.setattr(topology, "ETC_NETNS", tmp_path)
+    ours, other = tmp_path / topology.LAB.namespaces[0], tmp_path / "someone-else"
+    (ours / "sub").mkdir(parents=True)
+    (ours / "sub" / "hosts").write_text("x")
+    (ours / "resolv.conf").write_text("nameserver 10.96.0.10\n")
+    other.mkdir()
+    topology.remove_etc_netns()
+    assert not ours.exists() and other.exists()

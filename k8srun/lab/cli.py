@@ -73,7 +73,7 @@ def _print_status(*, as_json: bool) -> int:
         print("TOPOLOGY")
         print(_left_aligned(pd.DataFrame(status["topology"])))
         print("\nPROCESSES")
-        print(_left_aligned(pd.DataFrame(status["processes"]).drop(columns=["command"])))
+        print(_left_aligned(pd.DataFrame(status["processes"]).drop(columns=["command"], errors="ignore")))
         print("\nCHECKS")
         checks = pd.DataFrame(status["checks"])
         checks["result"] = checks.pop("ok").map({True: "OK", False: "FAIL"})

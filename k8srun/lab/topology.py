@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -386,6 +387,4 @@ def remove_etc_netns(lab: Lab = LAB) -> None:
     for netns in lab.namespaces:
         directory = ETC_NETNS / netns
         if directory.is_dir():
-            for child in directory.iterdir():
-                child.unlink()
-            directory.rmdir()
+            shutil.rmtree(directory)
