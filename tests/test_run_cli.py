@@ -192,3 +192,19 @@ def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeyp
     assert codes(out / "broken.findings.json") == {"PEND-006"}
     html = (out / "broken.html").read_text()
     assert "stopped early" in html and "gatherer exploded" in html
+
+
+def test_parameters_file_runs_the_no_ready_nodes_scenario(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    result = run("run", "pod-pending", "-f", str(root / "parameters" / "pod-pending" / "no-ready-nodes.yaml"),
+                 "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert codes(tmp_path / "pod-pending.findings.json") == set(scenario("pending-no-nodes")["expected_codes"])
+
+
+@pytest.mark.parametrize("runbook", ["pod-pending", "pod-crashloop", "triage"])
+def test_the_healthy_cluster_gives_no_error_in_any_runbook(runbook, tmp_path):
+    result = run("run", runbook, "-p", "source", "scenario:healthy",
+                 "--fail-on", "warning", "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert not codes(tmp_path / f"{runbook}.findings.json") & set(scenario("healthy")["absent_codes"])
