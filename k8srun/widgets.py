@@ -150,9 +150,8 @@ def pod_names(source: Source, namespace: str, only: PodFilter = None) -> list[st
 ALL_PODS = "(all)"
 
 
-def _pod_options(source: Source, namespace: str, only: PodFilter, allow_all: bool) -> list:
-    names = pod_names(source, namespace, only)
-    return [(ALL_PODS, "")] + [(n, n) for n in names] if allow_all else names
+def _pod_options(names: list[str], allow_all: bool) -> list:
+    return [(ALL_PODS, "")] + [(n, n) for n in names] if allow_all else list(names)
 
 
 def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFilter,
@@ -161,10 +160,8 @@ def _pod_dropdown(source: Source, namespace: str, value: str | None, only: PodFi
     names = pod_names(source, namespace, only)
     if value and value not in names:  # offered anyway: the gather cells say what is missing
         names = [value, *names]
-    if allow_all:
-        return widgets.Dropdown(options=[(ALL_PODS, "")] + [(n, n) for n in names], value=value or "",
-                                description="pod")
-    return widgets.Dropdown(options=names, value=value or (names[0] if names else None),
+    default = "" if allow_all else (names[0] if names else None)
+    return widgets.Dropdown(options=_pod_options(names, allow_all), value=value or default,
                             description="pod")
 
 
@@ -188,7 +185,7 @@ def linked_pickers(source: Source, namespace: str | None = None, pod: str | None
     pods = _pod_dropdown(source, namespaces.value or "", pod, only, allow_all)
 
     def repopulate(change) -> None:
-        choices = _pod_options(source, change["new"] or "", only, allow_all)
+        choices = _pod_options(pod_names(source, change["new"] or "", only), allow_all)
         pods.options = choices
         pods.value = (choices[0][1] if allow_all else choices[0]) if choices else None
 

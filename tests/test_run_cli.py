@@ -175,17 +175,11 @@ def test_a_dead_kernel_still_writes_a_report_with_what_was_found(tmp_path, monke
 def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeypatch):
     books = tmp_path / "books"
     books.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params_cell = nbformat.v4.new_code_cell("source = 'scenario:pod-pending'")
-    params_cell.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# broken"), params_cell,
-                nbformat.v4.new_code_cell("from k8srun.session import Session\n"
-                                          "from k8srun.model import finding\n"
-                                          "rb = Session.start('broken', source=source)\n"
-                                          "rb.add([finding('PEND-006', 'found before the failure')])"),
-                nbformat.v4.new_code_cell("raise RuntimeError('gatherer exploded')")]
-    nbformat.write(nb, books / "broken.ipynb")
+    _write_runbook(books, "broken",
+                   "from k8srun.session import Session\nfrom k8srun.model import finding\n"
+                   "rb = Session.start('broken', source=source)\n"
+                   "rb.add([finding('PEND-006', 'found before the failure')])",
+                   "raise RuntimeError('gatherer exploded')")
     monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(books))
     out = tmp_path / "out"
     assert cli_main(["run", "broken", "--out", str(out), "--no-progress"]) == EXIT_CELL_FAILED
