@@ -60,6 +60,8 @@ from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
+from .errors import ParseError
+
 POD_COLUMNS = [
     "namespace", "name", "status", "phase", "ready", "ready_count", "container_count",
     "restarts", "node", "pod_ip", "qos", "created", "owner_kind", "owner_name", "scheduled",
@@ -110,7 +112,7 @@ _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|T
 def parse_quantity(value: Any) -> float:
     """A Kubernetes quantity ("100m", "128Mi", "1.5", "2e3") as a number; NaN if absent.
 
-    Raises ValueError for text that is not a quantity.
+    Raises :class:`~k8srun.errors.ParseError` (a ValueError) for text that is not a quantity.
     """
     if value is None or value == "":
         return float("nan")
@@ -118,18 +120,18 @@ def parse_quantity(value: Any) -> float:
         return float(value)
     match = _QUANTITY.match(str(value).strip())
     if not match:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+        raise ParseError("quantity", f"not a Kubernetes quantity: {value!r}")
     try:
         number = Decimal(match.group(1)) * Decimal(_SUFFIX[match.group(2)])
     except InvalidOperation:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}") from None
+        raise ParseError("quantity", f"not a Kubernetes quantity: {value!r}") from None
     return float(number)
 
 
 def _quantity_or_nan(value: Any) -> float:
     try:
         return parse_quantity(value)
-    except ValueError:
+    except ParseError:
         return float("nan")
 
 

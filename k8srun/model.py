@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .errors import CatalogueError
+from .errors import CatalogueError, ParameterError
 
 
 class Severity(enum.IntEnum):
@@ -31,14 +31,14 @@ class Severity(enum.IntEnum):
 
     @classmethod
     def parse(cls, value: "str | Severity") -> "Severity":
-        """``"error"`` / ``"ERROR"`` / ``Severity.ERROR`` -> ``Severity.ERROR``."""
+        """``"error"`` / ``"ERROR"`` / ``Severity.ERROR`` -> ``Severity.ERROR``; else ParameterError."""
         if isinstance(value, Severity):
             return value
         try:
             return cls[str(value).strip().upper()]
         except KeyError:
             names = ", ".join(s.name.lower() for s in cls)
-            raise ValueError(f"unknown severity {value!r} (one of {names})") from None
+            raise ParameterError("severity", value, f"unknown severity (one of {names})") from None
 
     def __str__(self) -> str:
         return self.name.lower()
@@ -77,7 +77,7 @@ def parse_catalogue(text: str) -> dict[str, CodeInfo]:
             raise CatalogueError(f"{code}: needs exactly the keys {sorted(_REQUIRED_KEYS)}")
         try:
             severity = Severity.parse(fields["severity"])
-        except ValueError as exc:
+        except ParameterError as exc:
             raise CatalogueError(f"{code}: {exc}") from None
         codes[code] = CodeInfo(code=code, severity=severity,
                                **{k: str(fields[k]) for k in ("runbook", "title", "remedy", "doc")})

@@ -45,7 +45,7 @@ from IPython import get_ipython
 from IPython.display import HTML, display
 
 from . import params
-from .errors import K8srunError
+from .errors import K8srunError, WidgetInputError
 from .redact import redact_text
 from .tables import html_table
 from .frames import EVENT_COLUMNS
@@ -58,10 +58,6 @@ TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
 
 _PRE_STYLE = ("font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; "
               "max-height: 30em; overflow: auto; margin: 0 0 1em 0")
-
-
-class WidgetInputError(K8srunError):
-    """A view was given data it cannot show (e.g. an events frame lacking columns)."""
 
 
 class _All:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import socket
+import ssl
+from http.client import RemoteDisconnected
 
 import pytest
+from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError,
+                                ProtocolError, ReadTimeoutError, SSLError)
 
 from bundles import started_containers, write_bundle
 from k8srun.errors import SourceError
 from k8srun.serve import kubeconfig_text, serving
 from k8srun.sources import RESOURCES, open_source
-from k8srun.sources.live import ApiUnreachable, Forbidden, LiveSource
+from k8srun.sources.live import ApiUnreachable, Forbidden, LiveSource, _short_reason
 from k8srun.sources.snapshot import SnapshotSource
 
 
@@ -134,6 +138,40 @@ def test_silent_server_times_out_after_timeout_s(tmp_path):
         kubeconfig.write_text(kubeconfig_text(f"http://127.0.0.1:{silent.getsockname()[1]}"))
         with LiveSource(kubeconfig, timeout_s=0.5) as source, pytest.raises(ApiUnreachable, match="timed out"):
             source.list("nodes")
+
+
+def test_tls_handshake_with_a_plain_http_server_is_a_tls_failure(snapshot, tmp_path):
+    with serving(snapshot) as (url, _):
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(kubeconfig_text(url.replace("http://", "https://")))
+        with LiveSource(kubeconfig, timeout_s=5) as source, pytest.raises(ApiUnreachable) as unreachable:
+            source.list("nodes")
+    assert unreachable.value.reason.startswith("TLS failure: ")
+    assert unreachable.value.where == unreachable.value.server == url.replace("http://", "https://")
+
+
+def _caused_by(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize("error, expected", [
+    # urllib3 2 derives NewConnectionError from ConnectTimeoutError; whatever its text says, refused is refused
+    (_caused_by(NewConnectionError(None, "timed out? certificate?"),
+                ConnectionRefusedError(111, "Connection refused")), "connection refused"),
+    (ReadTimeoutError(None, "/api/v1/nodes", "read nothing"), "no answer within 2s (timed out)"),
+    (_caused_by(ConnectTimeoutError("no SYN-ACK"), TimeoutError("x")), "no answer within 2s (timed out)"),
+    (_caused_by(NameResolutionError("api.example", None, socket.gaierror(-2, "Name or service not known")),
+                socket.gaierror(-2, "Name or service not known")),
+     "DNS lookup failed: name or service not known"),
+    (SSLError(ssl.SSLCertVerificationError(1, "no word of what failed")), "TLS failure: certificate verify failed"),
+    (ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")),
+     "connection reset by peer"),
+    (ProtocolError("Connection aborted.", RemoteDisconnected("Remote end closed connection without response")),
+     "connection closed without an answer (Remote end closed connection without response)"),
+])
+def test_why_unreachable_is_chosen_by_exception_type_not_text(error, expected):
+    assert _short_reason(MaxRetryError(None, "/api/v1/nodes", reason=error), 2) == expected
 
 
 def test_bad_kubeconfig_or_context_is_a_clear_source_error(tmp_path, live):

@@ -75,7 +75,7 @@ def start_server(name: str, state_dir: Path, lab: Lab = LAB) -> LabProcess:
     stop_process(pid, argv)
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
     raise LabError(f"lab server {name} ({argv[0]}) did not listen on {proto}/{port} in {netns}: "
-                   f"{tail[0] if tail else 'no output'}")
+                   f"{tail[0] if tail else 'no output'}", command=argv)
 
 
 def stop_server(process: LabProcess) -> None:

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import K8srunError
+from ..errors import LabError, LabUnavailableError
 
 #: tools ``lab up`` needs, with the Debian package that provides each
 REQUIRED_TOOLS: dict[str, str] = {
@@ -41,14 +41,6 @@ REQUIRED_TOOLS: dict[str, str] = {
 }
 
 COMMAND_TIMEOUT_S = 10.0
-
-
-class LabError(K8srunError):
-    """The fault lab could not do what was asked."""
-
-
-class LabUnavailableError(LabError):
-    """This machine cannot run the lab (not root, not Linux, no ``ip netns``, tool missing)."""
 
 
 def require_lab_support(tools: tuple[str, ...] = ("ip",)) -> None:
@@ -72,12 +64,13 @@ def run(argv: list[str], *, timeout: float = COMMAND_TIMEOUT_S, input: str | Non
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
     except FileNotFoundError:
-        raise LabError(f"{argv[0]} not found: install it") from None
+        raise LabError(f"{argv[0]} not found: install it", command=argv) from None
     except subprocess.TimeoutExpired:
-        raise LabError(f"`{' '.join(argv)}` timed out after {timeout:g} s") from None
+        raise LabError(f"`{' '.join(argv)}` timed out after {timeout:g} s", command=argv) from None
     if check and done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
-        raise LabError(f"`{' '.join(argv)}` failed (exit {done.returncode}): {reason[-1] if reason else 'no output'}")
+        raise LabError(f"`{' '.join(argv)}` failed (exit {done.returncode}): {reason[-1] if reason else 'no output'}",
+                       command=argv)
     return done
 
 
@@ -145,7 +138,7 @@ def stop_process(pid: int, argv: list[str], *, grace_s: float = 2.0) -> None:
             if process_cmdline(pid) is None:
                 return
             time.sleep(0.02)
-    raise LabError(f"process {pid} ({' '.join(argv)}) survived SIGKILL")
+    raise LabError(f"process {pid} ({' '.join(argv)}) survived SIGKILL", command=argv)
 
 
 def kill_pid(pid: int) -> None:

@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ..errors import K8srunError
+from ..errors import SelectorError
 
 Predicate = Callable[[dict], bool]
-
-
-class SelectorError(K8srunError, ValueError):
-    """A label or field selector cannot be parsed."""
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -60,7 +56,7 @@ def _label_requirement(term: str) -> Predicate:
     if match:
         negate, key = match.groups()
         return (lambda labels: key not in labels) if negate else (lambda labels: key in labels)
-    raise SelectorError(f"cannot parse label selector term {term!r}")
+    raise SelectorError("label", term)
 
 
 def label_matcher(selector: str | None) -> Predicate:
@@ -112,7 +108,7 @@ def _field_requirement(term: str) -> Predicate:
             if op == "!=":
                 return lambda obj: field_value(obj, path) != value
             return lambda obj: field_value(obj, path) == value
-    raise SelectorError(f"cannot parse field selector term {term!r}: want PATH=VALUE or PATH!=VALUE")
+    raise SelectorError("field", term, "want PATH=VALUE or PATH!=VALUE")
 
 
 def field_matcher(selector: str | None) -> Predicate:

@@ -38,10 +38,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from ..errors import SourceError
+from ..errors import ApiError, SelectorError, SourceError
 from ..sources import Source
 from ..resources import CATALOGUE, ApiResource, group_versions
-from .selectors import SelectorError, field_matcher, label_matcher
+from .selectors import field_matcher, label_matcher
 from .tables import to_table
 
 #: the user name of the kubeconfig and of 403 messages
@@ -52,14 +52,6 @@ _ALL_CATEGORY = {"pods", "services", "deployments", "replicasets", "daemonsets",
 _SNAPSHOT_RESOURCE_VERSION = "1"
 
 Response = tuple[int, str, bytes]
-
-
-class ApiError(Exception):
-    """An error the API answers with a ``Status`` object."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details
 
 
 def status_object(code: int, reason: str, message: str, details: dict | None = None) -> dict:

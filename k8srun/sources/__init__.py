@@ -24,15 +24,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from ..errors import ParameterError, SourceError
+from ..errors import NoClusterSource, ParameterError
+from ..errors import SourceUnavailable  # noqa: F401 - re-exported (k8srun.sources.SourceUnavailable)
 from ..resources import CATALOGUE
 
 #: resource plural -> namespaced?
 RESOURCES: dict[str, bool] = {plural: r.namespaced for plural, r in CATALOGUE.items()}
-
-
-class SourceUnavailable(SourceError):
-    """The source cannot answer this at all (e.g. ``source: none``)."""
 
 
 class Source(abc.ABC):
@@ -96,16 +93,16 @@ class Source(abc.ABC):
 
 
 class NoSource(Source):
-    """``source: none`` — no cluster; every question raises SourceUnavailable."""
+    """``source: none`` — no cluster; every question raises :class:`NoClusterSource`."""
 
     kind = "none"
     description = "none (no cluster)"
 
     def list(self, resource, namespace=None):
-        raise SourceUnavailable("no cluster source (source=none): cluster section skipped")
+        raise NoClusterSource()
 
     def logs(self, namespace, pod, container, *, previous=False, tail_lines=None):
-        raise SourceUnavailable("no cluster source (source=none): cluster section skipped")
+        raise NoClusterSource()
 
     def namespaces(self):
         return []

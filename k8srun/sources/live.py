@@ -16,11 +16,13 @@ the API's own JSON (camelCase dicts, exactly as a snapshot bundle holds them):
   "v1.30.2", ...}}`` (the server's ``/version`` object, as snapshots keep it;
   ``version_error`` instead when ``/version`` could not be read).
 
-Failures become one-line :class:`~k8srun.errors.SourceError` subclasses:
+Failures become one-line :class:`~k8srun.errors.SourceError` subclasses
+(defined in :mod:`k8srun.errors`, importable from here too):
 :class:`AuthenticationFailed` (401), :class:`Forbidden` (403, naming user,
 verb, resource and namespace), :class:`ApiUnreachable` (refused, DNS, TLS,
-timeout) and :class:`ApiRequestFailed` (any other status). ``kubernetes`` is
-imported here only, when a live source is opened.
+timeout; which one is read from the urllib3/ssl/socket exception types, never
+their text) and :class:`ApiRequestFailed` (any other status). ``kubernetes``
+is imported here only, when a live source is opened.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import ssl
 from pathlib import Path
 
-from ..errors import SourceError
+from ..errors import ApiRequestFailed, ApiUnreachable, AuthenticationFailed, Forbidden, SourceError
 from ..params import positive_number
 from ..resources import CATALOGUE, ApiResource
 from . import Source
@@ -40,30 +44,6 @@ PAGE_SIZE = 500
 #: API group -> kubernetes.client class serving it
 _API_CLASSES = {"": "CoreV1Api", "apps": "AppsV1Api", "batch": "BatchV1Api",
                 "discovery.k8s.io": "DiscoveryV1Api", "storage.k8s.io": "StorageV1Api"}
-
-
-class AuthenticationFailed(SourceError):
-    """The API server rejected the credentials (401)."""
-
-
-class Forbidden(SourceError):
-    """RBAC denied a read (403); carries what was denied."""
-
-    def __init__(self, message: str, *, user: str, verb: str, resource: str, namespace: str | None):
-        super().__init__(message)
-        self.user, self.verb, self.resource, self.namespace = user, verb, resource, namespace
-
-
-class ApiUnreachable(SourceError):
-    """No answer from the API server (refused, DNS, TLS, timeout)."""
-
-
-class ApiRequestFailed(SourceError):
-    """The API server answered with an unexpected error status; ``status`` holds it."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 def _snake(kind: str) -> str:
@@ -76,16 +56,56 @@ def _default_kubeconfig() -> Path:
     return Path(first).expanduser() if first else Path("~/.kube/config").expanduser()
 
 
-def _short_reason(exc: Exception, timeout_s: float) -> str:
-    reason = str(getattr(exc, "reason", None) or exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^')\"]+)", reason)
-    if errno:
-        return errno.group(1).strip().lower()
-    if "timed out" in reason.lower():
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` then what it wraps: urllib3's ``reason``, ``__cause__``/``__context__``, exceptions in args."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(found) < 20:
+        current = todo.pop(0)
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        reason = getattr(current, "reason", None)
+        todo.append(reason if isinstance(reason, BaseException) else None)
+        todo.append(current.__cause__ or (None if current.__suppress_context__ else current.__context__))
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return found
+
+
+def _short_reason(exc: BaseException, timeout_s: float) -> str:
+    """Why a call got no usable answer, in a few words, chosen by the types of ``exc`` and its causes."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3 import exceptions as urllib3_errors
+
+    if isinstance(exc, ApiException):
+        return f"{exc.status} {exc.reason}"
+    causes = _causes(exc)
+
+    def first(*types: type) -> BaseException | None:
+        return next((c for c in causes if isinstance(c, types)), None)
+
+    unresolved = first(socket.gaierror)
+    if unresolved is not None or first(urllib3_errors.NameResolutionError) is not None:
+        detail = getattr(unresolved, "strerror", None)  # "Name or service not known"
+        return "DNS lookup failed" + (f": {detail.lower()}" if detail else "")
+    if (cert := first(ssl.SSLCertVerificationError)) is not None:
+        detail = getattr(cert, "verify_message", None)  # set by the ssl module: "certificate has expired"
+        return "TLS failure: certificate verify failed" + (f": {detail}" if detail else "")
+    if (tls := first(ssl.SSLError)) is not None:
+        code = getattr(tls, "reason", None)  # set by the ssl module: a short code, e.g. WRONG_VERSION_NUMBER
+        return "TLS failure: " + (code.lower().replace("_", " ") if code else tls.strerror or str(tls))
+    if (tls := first(urllib3_errors.SSLError)) is not None:
+        return f"TLS failure: {tls}"
+    # urllib3 2 derives NewConnectionError from ConnectTimeoutError: a refused connection is no timeout
+    if any(isinstance(c, (TimeoutError, urllib3_errors.TimeoutError))
+           and not isinstance(c, urllib3_errors.NewConnectionError) for c in causes):
         return f"no answer within {timeout_s:g}s (timed out)"
-    if "certificate" in reason.lower() or "ssl" in reason.lower():
-        return "TLS failure: " + reason.rsplit(": ", 1)[-1]
-    return reason.rsplit(": ", 1)[-1]
+    if (os_error := next((c for c in causes if isinstance(c, OSError) and c.strerror), None)) is not None:
+        return os_error.strerror.lower()  # connection refused, connection reset by peer, no route to host
+    innermost = str(causes[-1]).splitlines()[0] if str(causes[-1]) else type(causes[-1]).__name__
+    if first(urllib3_errors.ProtocolError) is not None:
+        return f"connection closed without an answer ({innermost})"
+    return innermost
 
 
 class LiveSource(Source):
@@ -107,16 +127,18 @@ class LiveSource(Source):
             else:
                 if not path.exists():
                     raise SourceError(f"kubeconfig {path} does not exist and not running in a pod: "
-                                      "pass kubeconfig=PATH (-p kubeconfig PATH)")
+                                      "pass kubeconfig=PATH (-p kubeconfig PATH)", where=f"kubeconfig {path}")
                 contexts, active = config.list_kube_config_contexts(str(path))
                 self.context = context or (active or {}).get("name", "")
                 if context and context not in {c["name"] for c in contexts}:
                     raise SourceError(f"kubeconfig {path} has no context {context!r} "
-                                      f"(have: {', '.join(c['name'] for c in contexts)})")
+                                      f"(have: {', '.join(c['name'] for c in contexts)})",
+                                      where=f"kubeconfig {path}")
                 config.load_kube_config(config_file=str(path), context=context,
                                         client_configuration=configuration, persist_config=False)
         except config.ConfigException as exc:
-            raise SourceError(f"kubeconfig {path}: {str(exc).splitlines()[0]}") from None
+            reason = str(exc).splitlines()[0]
+            raise SourceError(f"kubeconfig {path}: {reason}", where=f"kubeconfig {path}", reason=reason) from None
         configuration.retries = 0  # timeout_s bounds each call; urllib3 retries would multiply it
         self.server = configuration.host
         self.description = f"live:{self.context}"
@@ -142,28 +164,21 @@ class LiveSource(Source):
         except ApiException as exc:
             raise self._api_error(exc, verb, resource, namespace) from None
         except (HTTPError, OSError) as exc:
-            raise ApiUnreachable(f"API server {self.server} unreachable: {_short_reason(exc, self.timeout_s)}") \
-                from None
+            raise ApiUnreachable(self.server, _short_reason(exc, self.timeout_s)) from None
 
     def _api_error(self, exc, verb: str, resource: ApiResource, namespace: str | None) -> SourceError:
         try:
             message = json.loads(exc.body or "{}").get("message", "")
         except (ValueError, AttributeError):
             message = ""
-        where = f" in namespace {namespace}" if namespace else (
-            " in any namespace" if resource.namespaced else "")
         if exc.status == 401:
-            return AuthenticationFailed(f"authentication failed against API server {self.server} "
-                                        f"(context {self.context}): credentials rejected (401); "
-                                        "refresh the kubeconfig token or certificate")
+            return AuthenticationFailed(self.server, self.context, exc.status)
         if exc.status == 403:
-            user = re.search(r'User "([^"]*)"', message)
-            user_name = user.group(1) if user else "(unknown user)"
-            return Forbidden(f"forbidden: user {user_name} cannot {verb} {resource.plural}{where} "
-                             "(grant the k8srun read-only role)", user=user_name, verb=verb,
-                             resource=resource.plural, namespace=namespace)
-        return ApiRequestFailed(f"API server {self.server} answered {exc.status} {exc.reason} to "
-                                f"{verb} {resource.plural}{where}: {message or 'no message'}", exc.status)
+            user = re.search(r'User "([^"]*)"', message)  # the Status names the user only in its message
+            return Forbidden(user.group(1) if user else "(unknown user)", verb, resource.plural, namespace,
+                             cluster_scoped=not resource.namespaced, server=self.server)
+        return ApiRequestFailed(self.server, exc.status, exc.reason, message, verb=verb, resource=resource.plural,
+                                namespace=namespace, cluster_scoped=not resource.namespaced)
 
     @staticmethod
     def _json(response) -> dict:
@@ -171,7 +186,7 @@ class LiveSource(Source):
 
     def _resource(self, resource: str) -> ApiResource:
         if resource not in CATALOGUE:
-            raise SourceError(f"unknown resource {resource!r} (have: {', '.join(CATALOGUE)})")
+            raise SourceError(f"unknown resource {resource!r} (have: {', '.join(CATALOGUE)})", where=self.server)
         return CATALOGUE[resource]
 
     def _list_pages(self, api_resource: ApiResource, namespace: str | None, **selectors) -> list[dict]:

@@ -86,7 +86,7 @@ def _find_root(path: Path) -> Path:
     if len(children) == 1 and any((children[0] / m).exists() for m in _MARKER_FILES):
         return children[0]
     raise BundleError(f"{path} is not a snapshot bundle: no nodes.json/nodes.yaml or k8srun.json "
-                      "(expected a `kubectl cluster-info dump --output-directory` tree)")
+                      "(expected a `kubectl cluster-info dump --output-directory` tree)", path=path)
 
 
 class SnapshotSource(Source):
@@ -101,17 +101,17 @@ class SnapshotSource(Source):
         self._tmp: str | None = None
         if path.is_file():
             if not path.name.endswith((".tar.gz", ".tgz")):
-                raise BundleError(f"{path}: a bundle is a directory or a .tar.gz of one")
+                raise BundleError(f"{path}: a bundle is a directory or a .tar.gz of one", path=path)
             self._tmp = tempfile.mkdtemp(prefix="k8srun-bundle-")
             try:
                 with tarfile.open(path, "r:gz") as archive:
                     archive.extractall(self._tmp, filter="data")
             except (tarfile.TarError, OSError, EOFError) as exc:
                 self.close()
-                raise BundleError(f"{path}: cannot extract bundle: {exc}") from None
+                raise BundleError(f"{path}: cannot extract bundle: {exc}", path=path) from None
             path = Path(self._tmp)
         elif not path.is_dir():
-            raise BundleError(f"{path}: no such bundle")
+            raise BundleError(f"{path}: no such bundle", path=path)
         self._cache: dict[Path, list[dict]] = {}
         try:
             self.root = _find_root(path)
@@ -128,7 +128,7 @@ class SnapshotSource(Source):
         try:
             return json.loads(info_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BundleError(f"{info_path}: unreadable: {exc}") from None
+            raise BundleError(f"{info_path}: unreadable: {exc}", path=info_path) from None
 
     def _file(self, directory: Path, resource: str) -> Path | None:
         stem = CATALOGUE[resource].file_stem
@@ -145,13 +145,13 @@ class SnapshotSource(Source):
                 data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YamlLoader)
             except (OSError, ValueError, yaml.YAMLError) as exc:
                 raise BundleError(f"{path.relative_to(self.root)}: unreadable: "
-                                  f"{str(exc).splitlines()[0]}") from None
+                                  f"{str(exc).splitlines()[0]}", path=path) from None
             if isinstance(data, dict) and isinstance(data.get("items"), list):
                 items = data["items"]
             elif data is None:
                 items = []
             else:
-                raise BundleError(f"{path.relative_to(self.root)}: not a Kubernetes List (no items)")
+                raise BundleError(f"{path.relative_to(self.root)}: not a Kubernetes List (no items)", path=path)
             self._cache[path] = [i for i in items if isinstance(i, dict)]
         return self._cache[path]
 
@@ -166,14 +166,14 @@ class SnapshotSource(Source):
     # ------------------------------------------------------- interface
     def list(self, resource: str, namespace: str | None = None) -> list[dict]:
         if resource not in RESOURCES:
-            raise BundleError(f"unknown resource {resource!r}")
+            raise BundleError(f"unknown resource {resource!r}", path=self.root)
         if not RESOURCES[resource]:
             if resource == "namespaces" and not self._file(self.root, "namespaces"):
                 return [{"metadata": {"name": ns}} for ns in self._namespace_dirs()]
             path = self._file(self.root, resource)
             if path is None:
                 raise BundleError(f"{resource} not in this bundle (a plain kubectl cluster-info dump "
-                                  "has only nodes; `k8srun capture` gathers more)")
+                                  "has only nodes; `k8srun capture` gathers more)", path=self.root)
             return list(self._items(path))
         namespaces = [namespace] if namespace else self._namespace_dirs()
         found, objects = False, []
@@ -181,7 +181,7 @@ class SnapshotSource(Source):
             directory = self.root / ns
             if not directory.is_dir():
                 raise BundleError(f"namespace {ns!r} not in this bundle "
-                                  f"(have: {', '.join(self._namespace_dirs()) or 'none'})")
+                                  f"(have: {', '.join(self._namespace_dirs()) or 'none'})", path=self.root)
             path = self._file(directory, resource)
             if path is None:
                 continue
@@ -192,7 +192,7 @@ class SnapshotSource(Source):
         if not found:
             where = f"namespace {namespace}" if namespace else "any namespace"
             raise BundleError(f"{resource} not in this bundle for {where} "
-                              "(not gathered; a plain kubectl cluster-info dump lacks it)")
+                              "(not gathered; a plain kubectl cluster-info dump lacks it)", path=self.root)
         return objects
 
     def namespaces(self) -> list[str]:
@@ -205,14 +205,14 @@ class SnapshotSource(Source):
         what = f"{'previous ' if previous else ''}logs of container {container} of pod {namespace}/{pod}"
         if not path.exists():
             if previous:
-                raise BundleError(f"no {what} in this bundle (not restarted, or not captured)")
-            raise BundleError(f"no {what} in this bundle")
+                raise BundleError(f"no {what} in this bundle (not restarted, or not captured)", path=path)
+            raise BundleError(f"no {what} in this bundle", path=path)
         try:
             blocks = parse_logs_file(path.read_text(encoding="utf-8", errors="replace"))
         except OSError as exc:
-            raise BundleError(f"{what}: unreadable: {exc}") from None
+            raise BundleError(f"{what}: unreadable: {exc}", path=path) from None
         if container not in blocks:
-            raise BundleError(f"no {what} in this bundle (have: {', '.join(blocks) or 'none'})")
+            raise BundleError(f"no {what} in this bundle (have: {', '.join(blocks) or 'none'})", path=path)
         return _tail(blocks[container], tail_lines)
 
     def default_namespace(self) -> str:

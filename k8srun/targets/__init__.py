@@ -75,7 +75,7 @@ from typing import Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from ..errors import K8srunError, ParameterError
+from ..errors import ParameterError, TargetError
 from ..model import Unavailable
 from ..params import positive_number
 
@@ -85,10 +85,6 @@ PROGRESS_MIN_COMMANDS = 3
 _COMMAND_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _SPEC_FORMS = "must be local, netns:NAME, ssh:[USER@]HOST[:PORT], node:NODENAME or replay:BUNDLE[#HOST]"
-
-
-class TargetError(K8srunError):
-    """Recorded results cannot be saved or read back (conflicting ids, unreadable bundle)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def save_results(results: Iterable[CommandResult], bundle_dir: str | Path) -> li
         if earlier is not None and earlier.argv != result.argv:
             raise TargetError(f"command id {result.command_id!r} ran twice on {result.target} with "
                               f"different argv ({list(earlier.argv)} and {list(result.argv)}): "
-                              "give each argv its own command id")
+                              "give each argv its own command id",
+                              target=result.target, command_id=result.command_id)
         planned[key] = result
     written = []
     for (host, name), result in planned.items():
@@ -55,7 +56,7 @@ def load_result(folder: Path, command_id: str) -> CommandResult:
                              started_at=meta["started_at"], error=meta["error"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"{meta_path}: not a readable recorded command ({exc}); "
-                          "re-capture it or remove the pair of files") from None
+                          "re-capture it or remove the pair of files", command_id=command_id) from None
 
 
 class ReplayTarget(Target):
