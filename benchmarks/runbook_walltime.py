@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from k8srun import runbooks
+from k8srun import registry
 from k8srun.report import run_runbook
 
 
@@ -59,7 +59,7 @@ def main() -> int:
     parser.add_argument("runbooks", nargs="*", help="default: every runbook")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    books = [runbooks.get(n) for n in args.runbooks] or runbooks.all_runbooks()
+    books = [registry.get(n) for n in args.runbooks] or registry.all_runbooks()
     os.environ["K8SRUN_HEADLESS"] = "1"
     with tempfile.TemporaryDirectory(prefix="k8srun-bench-") as tmp:
         folder = Path(tmp)
@@ -69,8 +69,8 @@ def main() -> int:
         print(f"{'runbook':<26} {'execute':>8} {'ratio':>6}   {'+ report':>8} {'ratio':>6}")
         worst = 0.0
         for book in books:
-            executed = _median_seconds(lambda: _execute(book.path, folder / f"{book.name}.ipynb",
-                                                        cwd=book.path.parent), args.repeat)
+            executed = _median_seconds(lambda: _execute(book.notebook, folder / f"{book.name}.ipynb",
+                                                        cwd=book.notebook.parent), args.repeat)
             total = _median_seconds(lambda: run_runbook(book.name, {}, folder / book.name, progress=False),
                                     args.repeat)
             worst = max(worst, executed / baseline)

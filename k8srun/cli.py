@@ -16,7 +16,7 @@ from .errors import K8srunError
 
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "list": ("k8srun.runbooks", "list the runbooks with one-line descriptions"),
+    "list": ("k8srun.registry", "list the runbooks with one-line descriptions"),
     "run": ("k8srun.report", "execute a runbook with papermill and write the report"),
     "capture": ("k8srun.capture", "save a snapshot bundle from a live cluster"),
     "serve": ("k8srun.serve", "serve a snapshot bundle over the Kubernetes API, read-only"),

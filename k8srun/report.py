@@ -33,10 +33,10 @@ from typing import Any, Iterator
 import nbformat
 import yaml
 
-from . import params, runbooks
+from . import registry
 from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, sort_findings
-from .session import FINDINGS_MIME, UNAVAILABLE_MIME, findings_html
+from .session import FINDINGS_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, findings_html
 from .tables import html_table
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
@@ -92,15 +92,13 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(path))
 
 
-def preflight(runbook: runbooks.Runbook, parameters: dict[str, Any]) -> None:
-    """Reject unknown parameter names and invalid values before starting a kernel."""
-    declared = notebook_parameters(runbook.path)
-    for name in parameters:
-        if name not in declared:
-            raise ParameterError(name, parameters[name],
-                                 f"runbook {runbook.name} has no such parameter "
-                                 f"(has: {', '.join(declared)})")
-    params.validate_known(parameters)
+def preflight(runbook: registry.Runbook, parameters: dict[str, Any], *, base: Path | None = None) -> dict[str, Any]:
+    """Reject unknown parameter names and invalid values before starting a kernel.
+
+    Returns the cleaned parameters, relative paths made absolute against
+    ``base`` (the caller's working directory), as the notebook will get them.
+    """
+    return runbook.validate(parameters, base=base or Path.cwd())
 
 
 # -------------------------------------------------------------- execution
@@ -138,17 +136,25 @@ def _keep_partial_engine():
     return KeepPartialEngine
 
 @contextmanager
-def _headless_env() -> Iterator[None]:
-    """The kernel inherits K8SRUN_HEADLESS=1: widgets render as static tables."""
-    old = os.environ.get("K8SRUN_HEADLESS")
-    os.environ["K8SRUN_HEADLESS"] = "1"
+def _kernel_env(report_dir: Path) -> Iterator[None]:
+    """What the kernel inherits: K8SRUN_HEADLESS=1 (widgets render as static tables),
+    K8SRUN_REPORT_DIR (node command outputs saved beside the report) and an
+    absolute KUBECONFIG (a relative one names a file in the caller's folder)."""
+    changes = {"K8SRUN_HEADLESS": "1", REPORT_DIR_ENV: str(report_dir.resolve())}
+    kubeconfig = os.environ.get("KUBECONFIG")
+    if kubeconfig:
+        changes["KUBECONFIG"] = os.pathsep.join(str(Path(p).expanduser().resolve()) if p else p
+                                                for p in kubeconfig.split(os.pathsep))
+    old = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("K8SRUN_HEADLESS", None)
-        else:
-            os.environ["K8SRUN_HEADLESS"] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavailable]]:
@@ -201,17 +207,17 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    runbook = runbooks.get(name)
-    preflight(runbook, parameters)
+    runbook = registry.get(name)
+    parameters = preflight(runbook, parameters)
     engine = _keep_partial_engine()
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RunResult(runbook=name, notebook=out_dir / f"{name}.ipynb",
                        html=out_dir / f"{name}.html", findings_json=out_dir / f"{name}.findings.json")
-    with _headless_env():
+    with _kernel_env(out_dir):
         try:
             papermill.execute_notebook(
-                str(runbook.path), str(result.notebook), parameters=parameters,
-                progress_bar=progress, kernel_name="python3", cwd=str(runbook.path.parent),
+                str(runbook.notebook), str(result.notebook), parameters=parameters,
+                progress_bar=progress, kernel_name="python3", cwd=str(Path.cwd()),
                 request_save_on_cell_execute=False, execution_timeout=cell_timeout, engine_name=ENGINE,
                 log_output=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except PapermillExecutionError as exc:

@@ -9,28 +9,48 @@ findings.json from the executed notebook, even when a later cell failed.
 
 Typical cells::
 
-    rb = Session.start("pod-pending", source=source, namespace=namespace)
+    rb = Session.start("pod-pending", source=source, namespace=namespace, ...)
     pods = rb.pods()                       # one call ...
     rb.table(pods, "Pods", ["name", "status", "node"])   # ... one table
-    rb.check(pending.diagnose, pods=pods, events=events, ...)
+    routes = rb.node(routing.ROUTES)       # a node command on the run's target
+    findings = rb.diagnose()               # the runbook's gather + diagnose (registry)
     rb.summary()
+
+Every parameter is validated against the runbook's registry entry in
+:meth:`Session.start` (a notebook opened in JupyterLab is as safe as the
+CLI). Evidence is cached per run, so the diagnosis cell re-reads nothing the
+sections already gathered, and re-running it *replaces* its findings.
+
+Node command results are saved as they come in: when ``K8SRUN_REPORT_DIR``
+is set (``k8srun run`` sets it to the report folder) each raw output goes to
+``hosts/<host>/<command-id>.txt`` (+ ``.json``: argv, exit code, duration)
+and ``k8srun.json`` records the runbook, its parameters and the command ids,
+so ``k8srun run RUNBOOK -p source <report folder>`` replays the same run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from . import frames, params
-from .errors import K8srunError
+from . import __version__, frames, params, registry
+from .errors import K8srunError, ParseError, SourceError
+from .evidence import NodeCommand, manual_command
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
 from .redact import redact_text
-from .sources import Source, open_source
+from .sources import NoSource, Source, open_source
 from .tables import CELL_STYLE, html_table
+from .targets import CommandResult, Target, open_target, save_results
+
+#: environment variable naming the report folder node command outputs are saved into
+REPORT_DIR_ENV = "K8SRUN_REPORT_DIR"
 
 FINDINGS_MIME = "application/vnd.k8srun.findings+json"
 UNAVAILABLE_MIME = "application/vnd.k8srun.unavailable+json"
@@ -74,42 +94,82 @@ class Session:
         self.runbook = runbook
         self.source = source
         self.parameters = parameters
-        self.findings: list[Finding] = []
         self.unavailable: list[Unavailable] = []
         self._objects: dict[tuple[str, str | None], list[dict] | None] = {}
+        #: check name -> its findings (re-running a check replaces them)
+        self._findings: dict[str, list[Finding]] = {}
         #: evidence names (as in a checks module's REQUIRES) that could not be had
         self.missing_evidence: set[str] = set()
         #: code -> why its check did not run to the end (the check raised)
         self.failed_codes: dict[str, str] = {}
+        self._target: Target | None = None
+        self._target_spec = ""
+        self._commands: dict[tuple[str, tuple[str, ...]], CommandResult] = {}
+        self._frames: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
+        self._tables: dict[tuple, pd.DataFrame] = {}
+        self._logs: dict[tuple, str | None] = {}
+        #: why objects / logs could not be had, by cache key (shown by widgets)
+        self.object_errors: dict[tuple, str] = {}
+        self.log_errors: dict[tuple, str] = {}
+        #: the Source read side through this session's caches, for widgets
+        self.reader = SessionReader(self)
+        self.report_dir: Path | None = None
 
     # ------------------------------------------------------------ start
     @classmethod
-    def start(cls, runbook: str, *, source: str, namespace: str | None = "",
-              kubeconfig: str | None = None, context: str | None = None,
-              timeout_s: float = 10, show: bool = True, **extra: Any) -> "Session":
-        """Validate the common parameters, open the source and show the header."""
-        if namespace:
-            namespace = params.dns1123_label("namespace", namespace)
-        timeout_s = params.positive_number("timeout_s", timeout_s)
-        opened = open_source(source, kubeconfig=kubeconfig or None, context=context or None,
-                             timeout_s=timeout_s)
-        if namespace == "":  # "" = the source's own default (a scenario's namespace)
-            namespace = opened.default_namespace()
-        session = cls(runbook, opened, {"source": source, "namespace": namespace,
-                                        "timeout_s": timeout_s, **extra})
+    def start(cls, runbook: str, *, show: bool = True, **values: Any) -> "Session":
+        """Validate every parameter (registry), open the source and show the header.
+
+        Unknown parameter names and invalid values raise ParameterError before
+        anything is contacted. Parameters left at their default take the value
+        the source recorded for this runbook (a report folder or a recorded
+        scenario replays the run it came from); ``namespace=""`` means the
+        source's default namespace.
+        """
+        spec = registry.get(runbook)
+        values = {**spec.defaults(), **values}
+        cleaned = spec.validate(values, base=Path.cwd())
+        opened = open_source(cleaned["source"], kubeconfig=cleaned.get("kubeconfig") or None,
+                             context=cleaned.get("context") or None, timeout_s=cleaned["timeout_s"])
+        try:
+            cleaned = _recorded_defaults(spec, cleaned, values, opened)
+        except K8srunError:
+            opened.close()
+            raise
+        if "namespace" in cleaned and cleaned["namespace"] == "":
+            cleaned["namespace"] = None if spec.every_namespace_by_default else opened.default_namespace()
+        session = cls(runbook, opened, cleaned)
+        report_dir = os.environ.get(REPORT_DIR_ENV)
+        if report_dir:
+            session.report_dir = Path(report_dir)
+            session._record()
         if show:
             session.header()
         return session
+
+    @property
+    def spec(self) -> registry.Runbook:
+        """This runbook's registry entry."""
+        return registry.get(self.runbook)
 
     @property
     def namespace(self) -> str | None:
         return self.parameters.get("namespace")
 
     def focus(self, namespace: str | None, pod: str = "") -> tuple[str | None, str]:
-        """Look at another namespace/pod from here on (e.g. picked in the pickers)."""
+        """Look at another namespace/pod from here on (e.g. picked in the pickers).
+
+        Findings, NOT CHECKED marks and unavailable rows of the earlier focus
+        are dropped, so the summary describes what is looked at now.
+        """
         if namespace:
             namespace = params.dns1123_label("namespace", namespace)
         pod = params.dns1123_subdomain("pod", pod, allow_empty=True)
+        if (namespace, pod) != (self.parameters.get("namespace"), self.parameters.get("pod", "")):
+            self._findings.clear()
+            self.missing_evidence.clear()
+            self.failed_codes.clear()
+            self.unavailable.clear()
         self.parameters.update(namespace=namespace, pod=pod)
         return namespace, pod
 
@@ -131,19 +191,19 @@ class Session:
                                           for l in lines)})
 
     # ---------------------------------------------------------- gather
-    def note_unavailable(self, what: str, reason: str, where: str | None = None) -> None:
-        """Record and show an "evidence unavailable" row."""
+    def note_unavailable(self, what: str, reason: str, where: str | None = None, *,
+                         skipped: bool = False) -> None:
+        """Record and show an "evidence unavailable" row (``skipped``: there is no cluster to ask)."""
         row = Unavailable(what=what, where=where or self.source.description, reason=reason)
         self.unavailable.append(row)
-        skipped = reason.startswith("no cluster source")
         label = "skipped" if skipped else "evidence unavailable"
         _display({"text/html": f"<p style='color:#868e96'>⚠ <b>{label}</b>: {html.escape(what)} — "
                                f"{html.escape(reason)}</p>",
                   "text/plain": f"{label}: {what} — {reason}",
                   UNAVAILABLE_MIME: row.to_dict()})
 
-    def gather(self, what: str, fn: Callable[..., pd.DataFrame], *args: Any,
-               columns: list[str] | None = None, evidence: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    def build(self, what: str, fn: Callable[..., pd.DataFrame], *args: Any,
+              columns: list[str] | None = None, evidence: str | None = None, **kwargs: Any) -> pd.DataFrame:
         """Run one gatherer; on failure return an empty frame, show why, and mark ``evidence`` missing."""
         try:
             return fn(*args, **kwargs)
@@ -170,7 +230,9 @@ class Session:
                 self._objects[key] = self.source.list(resource, namespace)
             except K8srunError as exc:
                 self._objects[key] = None
-                self.note_unavailable(f"{resource}{where}", str(exc))
+                self.object_errors[key] = str(exc)
+                self.note_unavailable(f"{resource}{where}", str(exc),
+                                      skipped=isinstance(self.source, NoSource))
         if self._objects[key] is None and required:
             self.missing_evidence.add(_EVIDENCE_NAME.get(resource, resource))
         return self._objects[key]
@@ -180,8 +242,11 @@ class Session:
         objs = self.objects(resource, namespace)
         if objs is None:
             return pd.DataFrame(columns=columns)
-        return self.gather(f"{resource} table", builder, objs, columns=columns,
-                           evidence=_EVIDENCE_NAME.get(resource, resource))
+        key = (builder.__name__, (resource,), namespace)
+        if key not in self._tables:
+            self._tables[key] = self.build(f"{resource} table", builder, objs, columns=columns,
+                                           evidence=_EVIDENCE_NAME.get(resource, resource))
+        return self._tables[key]
 
     def pods(self, namespace: str | None = "") -> pd.DataFrame:
         """Pods (``namespace=""``: the session's namespace, None: all).
@@ -211,7 +276,7 @@ class Session:
     def events_for(self, kind: str, name: str, namespace: str | None = "") -> pd.DataFrame:
         """Events of one object (a field selector on a live cluster)."""
         ns = self.namespace if namespace == "" else namespace
-        return self.gather(f"events of {kind} {ns}/{name}",
+        return self.build(f"events of {kind} {ns}/{name}",
                            lambda: frames.events_frame(self.source.events_for(ns, kind, name)),
                            columns=frames.EVENT_COLUMNS)
 
@@ -228,7 +293,7 @@ class Session:
         pods, nodes = self.objects("pods", None, required=False), self.objects("nodes", None)
         if pods is None or nodes is None:
             return pd.DataFrame(columns=frames.NODE_USAGE_COLUMNS)
-        return self.gather("node usage", frames.node_usage_frame, pods, nodes,
+        return self.build("node usage", frames.node_usage_frame, pods, nodes,
                            columns=frames.NODE_USAGE_COLUMNS)
 
     def pvcs(self, namespace: str | None = "") -> pd.DataFrame | None:
@@ -252,17 +317,23 @@ class Session:
              tail_lines: int | None = None, namespace: str | None = None) -> str | None:
         """One container's log text, or None (and a visible row) when unavailable."""
         ns = namespace or self.namespace
+        key = (ns, pod, container, previous, tail_lines)
+        if key in self._logs:
+            return self._logs[key]
         what = f"{'previous ' if previous else ''}logs of {ns}/{pod} container {container}"
         try:
-            return redact_text(self.source.logs(ns, pod, container, previous=previous,
+            text = redact_text(self.source.logs(ns, pod, container, previous=previous,
                                                 tail_lines=tail_lines))
         except K8srunError as exc:
+            text = None
+            self.log_errors[key] = str(exc)
             if previous:  # routine: most containers have no previous run
                 self.unavailable.append(Unavailable(what, self.source.description, str(exc)))
-                return None
-            self.missing_evidence.add("logs")
-            self.note_unavailable(what, str(exc))
-            return None
+            else:
+                self.missing_evidence.add("logs")
+                self.note_unavailable(what, str(exc), skipped=isinstance(self.source, NoSource))
+        self._logs[key] = text
+        return text
 
     def container_logs(self, containers: pd.DataFrame, *, previous: bool = False,
                        tail_lines: int | None = None) -> dict[tuple[str, str], str | None]:
@@ -277,32 +348,149 @@ class Session:
                                                        tail_lines=tail_lines, namespace=row.namespace)
         return logs
 
+    # ------------------------------------------------------ node commands
+    @property
+    def target(self) -> Target:
+        """Where node commands run (the ``target`` parameter; a recorded source replays)."""
+        if self._target is None:
+            spec = self.parameters.get("target", "")
+            if not spec and self.source.kind in ("none", "live"):
+                spec = "local"
+            self._target_spec = spec
+            self._target = open_target(spec, source=self.source,
+                                       timeout_s=self.parameters.get("timeout_s", 10),
+                                       kubeconfig=self.parameters.get("kubeconfig") or None,
+                                       context=self.parameters.get("context") or None)
+        return self._target
+
+    def node_result(self, command: NodeCommand, **extra: Any) -> CommandResult | None:
+        """Run one node command on the target (cached per argv) and save its raw output.
+
+        Returns None, with an "evidence unavailable" row, when the target
+        cannot be opened (e.g. a bundle without recorded node commands).
+        """
+        try:
+            target = self.target
+        except K8srunError as exc:
+            self.missing_evidence.add(command.name)
+            self.note_unavailable(command.title, str(exc), where=str(self.parameters.get("target") or "target"))
+            return None
+        command_id, argv = command.build({**self.parameters, **extra})
+        key = (command_id, argv)
+        if key not in self._commands:
+            _display({"text/html": f"<pre class='k8srun-command'>$ {html.escape(manual_command(argv, target.spec))}"
+                                   f"</pre>",
+                      "text/plain": f"$ {manual_command(argv, target.spec)}"})
+            result = target.run(command_id, argv, timeout_s=self.parameters.get("timeout_s"))
+            self._commands[key] = result
+            self._record(result)
+        return self._commands[key]
+
+    def node(self, command: NodeCommand, **extra: Any) -> pd.DataFrame:
+        """A node command's output as a DataFrame; empty plus a visible row when it could not be had.
+
+        A missing tool, a timeout, an exit code outside ``command.accept_exit``
+        or output the parser rejects all become "evidence unavailable" with
+        the reason, and mark ``command.name`` missing for the checks.
+        """
+        result = self.node_result(command, **extra)
+        columns = list(command.columns)
+        if result is None:
+            return pd.DataFrame(columns=columns)
+        key = (result.command_id, result.argv)
+        if key in self._frames:
+            return self._frames[key]
+        failed = result.error is not None and result.exit_code not in command.accept_exit
+        if result.exit_code is None or (result.exit_code is not None and result.exit_code < 0):
+            failed = True
+        if failed:
+            self.missing_evidence.add(command.name)
+            self.note_unavailable(f"{command.title} ({result.command_id})",
+                                  result.error or "no output", where=result.target)
+            frame = pd.DataFrame(columns=columns)
+        else:
+            try:
+                frame = command.parse(result.stdout)
+            except ParseError as exc:
+                self.missing_evidence.add(command.name)
+                self.note_unavailable(f"{command.title} ({result.command_id})", str(exc), where=result.target)
+                frame = pd.DataFrame(columns=columns)
+        self._frames[key] = frame
+        return frame
+
+    def _record(self, result: CommandResult | None = None) -> None:
+        """Save a node command result (and k8srun.json) into the report folder, when there is one."""
+        if self.report_dir is None:
+            return
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        if result is not None:
+            save_results([result], self.report_dir)
+        info_path = self.report_dir / "k8srun.json"
+        info = {"format": 1, "k8srun_version": __version__,
+                "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "recorded": {"runbook": self.runbook,
+                             "parameters": {k: v for k, v in self.parameters.items()
+                                            if k not in ("source", "kubeconfig", "context")},
+                             "source": self.source.description,
+                             "target": self._target_spec,
+                             "commands": sorted({cid for cid, _ in self._commands})}}
+        info_path.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+
     # ---------------------------------------------------------- checks
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of this run (each check's latest result)."""
+        return [f for found in self._findings.values() for f in found]
+
     def check(self, diagnose: Callable[..., list[Finding]], **evidence: Any) -> list[Finding]:
         """Run a check on gathered frames, record and show its findings.
 
         A finding whose code needs evidence that could not be gathered (the
         ``REQUIRES`` table of the check's module) is dropped: an empty table
         that stands for "could not look" must not read as "nothing there".
-        The checks table then says NOT CHECKED for that code.
+        The checks table then says NOT CHECKED for that code. Running the same
+        check again replaces its findings.
         """
         name = getattr(diagnose, "__module__", "") + "." + getattr(diagnose, "__name__", "check")
         requires = getattr(sys.modules.get(getattr(diagnose, "__module__", "")), "REQUIRES", {})
+        for code in requires:
+            self.failed_codes.pop(code, None)
         try:
             found = list(diagnose(**evidence))
         except Exception as exc:  # a check bug must not kill the report
             reason = f"internal error: {type(exc).__name__}: {exc}"
             self.note_unavailable(f"check {name}", reason)
             self.failed_codes.update(dict.fromkeys(requires, f"check failed: {reason}"))
+            self._findings[name] = []
             return []
         found = [f for f in found if not set(requires.get(f.code, ())) & self.missing_evidence]
-        self.add(found)
+        self._findings[name] = found
+        self._show(found)
         return found
 
+    def gather(self) -> dict[str, Any]:
+        """Every piece of evidence this runbook's ``diagnose`` takes (its checks module's ``gather``)."""
+        return self.spec.checks.gather(self)
+
+    def diagnose(self, evidence: dict[str, Any] | None = None) -> list[Finding]:
+        """Gather (cached) and run this runbook's diagnosis; the one entry point notebooks and tests share."""
+        checks = self.spec.checks
+        if evidence is None:
+            try:
+                evidence = checks.gather(self)
+            except K8srunError as exc:
+                self.note_unavailable("evidence", str(exc))
+                self.failed_codes.update(dict.fromkeys(self.spec.requires, f"gather failed: {exc}"))
+                return []
+        return self.check(checks.diagnose, **evidence)
+
     def add(self, findings: Iterable[Finding]) -> None:
-        """Record findings and show them (with their machine-readable copy)."""
+        """Record findings made outside a check and show them."""
         findings = list(findings)
-        self.findings.extend(findings)
+        self._findings.setdefault("added", []).extend(findings)
+        self._show(findings)
+
+    def _show(self, findings: list[Finding]) -> None:
         plain = "\n".join(f"[{f.severity}] {f.code} {f.detail}" for f in sort_findings(findings))
         _display({"text/html": findings_html(findings), "text/plain": plain or "No findings.",
                   FINDINGS_MIME: [f.to_dict() for f in findings]})
@@ -318,8 +506,9 @@ class Session:
                   "text/plain": (f"{title}\n" if title else "") + (frame.to_string() if len(frame) else empty)})
 
     # --------------------------------------------------------- summary
-    def checks_table(self, requires: dict[str, list[str]]) -> pd.DataFrame:
+    def checks_table(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:
         """One row per code of this runbook: FOUND, OK, or NOT CHECKED (why)."""
+        requires = self.spec.requires if requires is None else requires
         found = {f.code for f in self.findings}
         rows = []
         for code, info in catalogue().items():
@@ -339,13 +528,12 @@ class Session:
 
     def summary(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:
         """Show every finding (highest severity first), checks and unavailable rows."""
-        parts = ["<h3>Findings</h3>", findings_html(self.findings)]
-        if requires:
-            parts += ["<h3>Checks</h3>", html_table(self.checks_table(requires))]
+        parts = ["<h3>Findings</h3>", findings_html(self.findings),
+                 "<h3>Checks</h3>", html_table(self.checks_table(requires))]
         if self.unavailable:
             rows = pd.DataFrame([u.to_dict() for u in self.unavailable])
             parts += ["<h3>Evidence unavailable</h3>", html_table(rows)]
-        worst = max((f.severity for f in self.findings), default=None)
+        worst = self.worst()
         verdict = f"{len(self.findings)} finding(s), worst: {worst}" if worst else "no findings"
         _display({"text/html": "".join(parts), "text/plain": verdict})
         return findings_frame(self.findings)
@@ -354,5 +542,73 @@ class Session:
         """The highest severity found, or None."""
         return max((f.severity for f in self.findings), default=None)
 
+    def close(self) -> None:
+        """Release the source (temp dirs of a .tar.gz bundle)."""
+        self.source.close()
 
-__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "findings_html"]
+
+class SessionReader:
+    """The read side of a Source, answered through a Session's caches (for widgets).
+
+    Pickers and log viewers take ``rb.reader`` instead of the source, so what
+    they show comes from the same cache the tables came from, and a failure
+    is the session's "evidence unavailable" reason.
+    """
+
+    def __init__(self, session: "Session"):
+        self._session = session
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        objects = self._session.objects(resource, namespace, required=False)
+        if objects is None:
+            raise SourceError(self._session.object_errors.get((resource, namespace), f"{resource} unavailable"))
+        return objects
+
+    def namespaces(self) -> list[str]:
+        return sorted(o["metadata"]["name"] for o in self.list("namespaces"))
+
+    def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
+             tail_lines: int | None = None) -> str:
+        session = self._session
+        key = (namespace, pod, container, previous, tail_lines)
+        if key not in session._logs:
+            try:
+                session._logs[key] = redact_text(session.source.logs(namespace, pod, container, previous=previous,
+                                                                      tail_lines=tail_lines))
+            except K8srunError as exc:
+                session._logs[key] = None
+                session.log_errors[key] = str(exc)
+        if session._logs[key] is None:
+            raise SourceError(session.log_errors.get(key, "logs unavailable"))
+        return session._logs[key]
+
+
+def _recorded_defaults(spec: registry.Runbook, cleaned: dict, given: dict, source: Source) -> dict:
+    """Parameters left at their default take what the source recorded for this runbook.
+
+    A report folder or a recorded scenario says in ``k8srun.json`` which
+    parameters its node commands ran with; replaying it with the same values
+    makes the same argv, so the recorded outputs answer.
+    """
+    recorded = (source.meta().get("recorded") or {}) if source.kind in ("scenario", "snapshot") else {}
+    if recorded.get("runbook") != spec.name:
+        return cleaned
+    defaults = spec.defaults()
+    out = dict(cleaned)
+    for name, value in (recorded.get("parameters") or {}).items():
+        if name in defaults and name not in ("source", "kubeconfig", "context", "namespace") \
+                and given.get(name) == defaults[name]:
+            out[name] = spec.parameter(name).clean(value)
+    if not out.get("target") and recorded.get("target") and "target" in defaults:
+        out["target"] = recorded["target"]
+    return out
+
+
+def diagnose_runbook(runbook: str, **values: Any) -> Session:
+    """Start a session (no display), gather and diagnose: what tests and scripts call."""
+    session = Session.start(runbook, show=False, **values)
+    session.diagnose()
+    return session
+
+
+__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "REPORT_DIR_ENV", "diagnose_runbook", "findings_html"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from k8srun.cli import main as cli_main
+from k8srun.registry import MODULES_ENV
 from k8srun.report import EXIT_CANNOT_RUN, EXIT_CELL_FAILED, EXIT_FAIL_ON, EXIT_OK, load_parameters
 from k8srun.sources import scenarios_dir
 
@@ -147,7 +149,17 @@ def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
     assert codes(tmp_path / "pod-pending.findings.json") == set()
 
 
-def _write_runbook(books: Path, name: str, *cells: str) -> None:
+def _write_runbook(books: Path, name: str, *cells: str, monkeypatch) -> None:
+    """A throw-away runbook: notebook plus a registry module (K8SRUN_RUNBOOK_MODULES) importable from books."""
+    module = f"k8srun_test_{name}"
+    (books / f"{module}.py").write_text(
+        "from k8srun.registry import CLUSTER, TIMEOUT, Runbook\n"
+        f"RUNBOOK = Runbook(name={name!r}, description='test runbook', scenario='pod-pending',\n"
+        "                  parameters=(*CLUSTER, TIMEOUT))\n"
+        "REQUIRES = {}\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(books), os.environ.get("PYTHONPATH", "")])))
+    monkeypatch.setenv(MODULES_ENV, ",".join(filter(None, [os.environ.get(MODULES_ENV, ""), module])))
+    monkeypatch.syspath_prepend(str(books))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params_cell = nbformat.v4.new_code_cell("source = 'scenario:pod-pending'")
@@ -164,7 +176,7 @@ def test_a_dead_kernel_still_writes_a_report_with_what_was_found(tmp_path, monke
                    "from k8srun.session import Session\nfrom k8srun.model import finding\n"
                    "rb = Session.start('dies', source=source)\n"
                    "rb.add([finding('PEND-006', 'found before the kernel died')])",
-                   "import os\nos._exit(1)")
+                   "import os\nos._exit(1)", monkeypatch=monkeypatch)
     monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(books))
     out = tmp_path / "out"
     assert cli_main(["run", "dies", "--out", str(out), "--no-progress"]) == EXIT_CELL_FAILED
@@ -179,7 +191,7 @@ def test_a_failing_cell_still_writes_a_report_that_shows_where(tmp_path, monkeyp
                    "from k8srun.session import Session\nfrom k8srun.model import finding\n"
                    "rb = Session.start('broken', source=source)\n"
                    "rb.add([finding('PEND-006', 'found before the failure')])",
-                   "raise RuntimeError('gatherer exploded')")
+                   "raise RuntimeError('gatherer exploded')", monkeypatch=monkeypatch)
     monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(books))
     out = tmp_path / "out"
     assert cli_main(["run", "broken", "--out", str(out), "--no-progress"]) == EXIT_CELL_FAILED

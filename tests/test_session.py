@@ -86,7 +86,7 @@ def test_logs_are_redacted(tmp_path):
 
 def test_checks_table_says_found_ok_or_not_checked():
     rb = start()
-    rb.findings.append(finding("PEND-001", "x"))
+    rb.add([finding("PEND-001", "x")])
     rb.missing_evidence.add("pvcs")
     table = rb.checks_table({"PEND-001": ["pods"], "PEND-003": ["pods"], "PEND-004": ["pods", "pvcs"]})
     assert dict(zip(table["code"], table["status"])) == {"PEND-001": "FOUND", "PEND-003": "OK",

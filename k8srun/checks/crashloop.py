@@ -29,9 +29,24 @@ import re
 
 import pandas as pd
 
-from ..model import Finding, finding
+from .. import params
 from ..frames import format_bytes
+from ..model import Finding, finding
+from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Parameter, Runbook
 from . import event_rows, events_about, log_tail
+
+RUNBOOK = Runbook(
+    name="pod-crashloop",
+    description="CrashLoopBackOff / Error / not Ready: OOM, exit codes, probes, config refs, init containers",
+    scenario="pod-crashloop",
+    parameters=(*CLUSTER, NAMESPACE, POD,
+                Parameter("container", "", "empty means every container of those pods",
+                          lambda n, v: params.dns1123_label(n, v, allow_empty=True)),
+                Parameter("tail_lines", 200, "log lines to read per container",
+                          lambda n, v: params.positive_number(n, v, integer=True)),
+                TIMEOUT),
+    triage=("pods-crashing",),
+)
 
 REQUIRES: dict[str, list[str]] = {
     "CRASH-001": ["pods"],
@@ -342,6 +357,21 @@ def init_failures(row: pd.Series, previous_logs: dict | None = None, current_log
 
 
 # -------------------------------------------------------------- diagnose
+
+def gather(rb) -> dict:
+    """Every frame :func:`diagnose` takes, read through the session ``rb`` (cached there)."""
+    pod, container = rb.parameters.get("pod", ""), rb.parameters.get("container", "")
+    tail = rb.parameters.get("tail_lines")
+    suspects = pods_of_interest(rb.pods(), pod)
+    containers = rb.containers()
+    containers = containers[containers["pod"].isin(suspects["name"])]
+    if container:
+        containers = containers[containers["container"] == container]
+    return {"pods": suspects, "containers": containers, "events": rb.events(),
+            "previous_logs": rb.container_logs(containers, previous=True, tail_lines=tail),
+            "current_logs": rb.container_logs(containers, previous=False, tail_lines=tail),
+            "endpoints": rb.endpoints(), "pod": pod, "container": container}
+
 
 def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFrame | None,
              previous_logs: dict | None, current_logs: dict | None, endpoints: pd.DataFrame | None = None,

@@ -38,9 +38,18 @@ import re
 
 import pandas as pd
 
-from ..model import Finding, finding
 from ..frames import format_bytes, format_cpu
+from ..model import Finding, finding
+from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Runbook
 from . import event_rows, events_about
+
+RUNBOOK = Runbook(
+    name="pod-pending",
+    description="Pod stuck in Pending / ContainerCreating: resources, taints, selectors, PVCs, image pulls",
+    scenario="pod-pending",
+    parameters=(*CLUSTER, NAMESPACE, POD, TIMEOUT),
+    triage=("pods-pending",),
+)
 
 REQUIRES: dict[str, list[str]] = {
     "PEND-001": ["pods", "nodes"],
@@ -490,6 +499,16 @@ def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None
 
 
 # -------------------------------------------------------------- diagnose
+
+def gather(rb) -> dict:
+    """Every frame :func:`diagnose` takes, read through the session ``rb`` (cached there)."""
+    pod = rb.parameters.get("pod", "")
+    waiting = pods_of_interest(rb.pods(), pod)
+    containers = rb.containers()
+    return {"pods": waiting, "containers": containers[containers["pod"].isin(waiting["name"])],
+            "events": rb.events(), "nodes": rb.nodes(), "node_usage": rb.node_usage(),
+            "pvcs": rb.pvcs(), "pod": pod}
+
 
 def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFrame | None,
              nodes: pd.DataFrame | None, node_usage: pd.DataFrame | None,

@@ -1,23 +1,29 @@
 """triage: cheap cluster-wide checks that rank suspects and name the runbook to open next (TRIAGE-001).
 
-Suspects, each one TRIAGE-001 finding (severity overridden per suspect):
+Suspects, each one TRIAGE-001 finding (severity overridden per suspect).
+Each suspect has a *kind* (:data:`SUSPECT_KINDS`); the runbook to open next is
+the registered runbook that declares that kind in its ``triage`` (see
+:func:`k8srun.registry.route`), with the candidate parameters it declares.
+When no registered runbook takes a kind, the suspect names none and says
+which ``kubectl describe`` to run instead.
 
-==========================  ========  ==================================
-suspect                     severity  runbook (parameters)
-==========================  ========  ==================================
-node not Ready              critical  node-notready (node)
-Service, no ready endpoint  critical  service-routing (namespace, service, port); dns for kube-dns
-pods not Running, grouped   error     pod-crashloop / pod-pending (namespace, pod); kube-system
-by (namespace, status)      critical  components to dns / service-routing / pod-network / control-plane;
-                            if a      a Service without ready endpoints whose pods are all unhealthy is
-                            Service   folded into its pods' suspect (one suspect per cause)
-                            is down
-Warning events by reason    warning   by reason (FailedScheduling -> pod-pending, BackOff -> pod-crashloop ...)
-on objects not already
-suspected (nor pods on a
+==========================  ========  ==========================================
+suspect                     severity  kind (candidate parameters)
+==========================  ========  ==========================================
+node not Ready              critical  node-not-ready (node)
+Service, no ready endpoint  critical  service-without-endpoints (namespace, service, port);
+                                      cluster-dns-down for kube-dns (dns_service)
+pods not Running, grouped   error     pods-pending / pods-crashing (namespace, pod); kube-system
+by (namespace, status)      critical  components: dns-pods, kube-proxy-pods, cni-pods,
+                            if a      control-plane-pods. A Service without ready endpoints
+                            Service   whose pods are all unhealthy is folded into its pods'
+                            is down   suspect (one suspect per cause)
+Warning events by reason    warning   by reason (FailedScheduling -> pods-pending, BackOff ->
+on objects not already                pods-crashing, FailedCreatePodSandBox -> pod-sandbox-failed,
+suspected (nor pods on a              Node events -> node-not-ready)
 NotReady node), seen in
 the last hour
-==========================  ========  ==================================
+==========================  ========  ==========================================
 
 ``suspects(...)`` returns the ranked DataFrame: rank, severity, what, object,
 reason, count, runbook, parameters (dict) — highest severity first, then
@@ -37,10 +43,29 @@ import datetime as dt
 
 import pandas as pd
 
+from .. import params, registry
 from ..model import Finding, Severity, finding
+from ..registry import CLUSTER, TIMEOUT, Parameter, Runbook
 from . import event_rows
 
+RUNBOOK = Runbook(
+    name="triage",
+    description="Where to start: not-Running pods, NotReady nodes, Warning events, Services without endpoints; "
+                "names the runbook to open next",
+    scenario="triage",
+    parameters=(*CLUSTER,
+                Parameter("namespace", "", "empty means all namespaces",
+                          lambda n, v: params.dns1123_label(n, v, allow_empty=True)),
+                TIMEOUT),
+    every_namespace_by_default=True,
+)
+
 REQUIRES: dict[str, list[str]] = {"TRIAGE-001": ["pods", "nodes", "events", "services", "endpoints"]}
+
+#: every kind of suspect triage raises; runbooks route them with ``Runbook(triage=(kind, ...))``
+SUSPECT_KINDS = ("node-not-ready", "service-without-endpoints", "cluster-dns-down", "pods-pending",
+                 "pods-crashing", "dns-pods", "kube-proxy-pods", "cni-pods", "control-plane-pods",
+                 "pod-sandbox-failed")
 
 #: Warning events older than this (relative to ``now``) are history, not suspects
 RECENT = dt.timedelta(hours=1)
@@ -50,20 +75,32 @@ SUSPECT_COLUMNS = ["rank", "severity", "what", "object", "reason", "count", "run
 HEALTHY_STATUSES = {"Running", "Completed", "Succeeded"}
 PENDING_STATUSES = {"Pending", "ContainerCreating", "ErrImagePull", "ImagePullBackOff",
                     "InvalidImageName", "ErrImageNeverPull", "PodInitializing"}
-#: kube-system pod name prefix -> the runbook that covers that component
+#: kube-system pod name prefix -> the suspect kind of that component
 SYSTEM_COMPONENTS = {
-    "coredns": "dns", "kube-dns": "dns", "kube-proxy": "service-routing",
-    "cilium": "pod-network", "flannel": "pod-network", "kube-flannel": "pod-network",
-    "calico": "pod-network", "weave": "pod-network",
-    "etcd": "control-plane", "kube-apiserver": "control-plane",
+    "coredns": "dns-pods", "kube-dns": "dns-pods", "kube-proxy": "kube-proxy-pods",
+    "cilium": "cni-pods", "flannel": "cni-pods", "kube-flannel": "cni-pods",
+    "calico": "cni-pods", "weave": "cni-pods",
+    "etcd": "control-plane-pods", "kube-apiserver": "control-plane-pods",
 }
-#: Warning event reason -> runbook, for events on Pods
-EVENT_RUNBOOKS = {
-    "FailedScheduling": "pod-pending", "FailedMount": "pod-pending", "FailedAttachVolume": "pod-pending",
-    "ErrImagePull": "pod-pending", "BackOff": "pod-crashloop", "Unhealthy": "pod-crashloop",
-    "Failed": "pod-crashloop", "FailedCreatePodSandBox": "pod-network", "NodeNotReady": "node-notready",
+#: Warning event reason -> suspect kind, for events on Pods
+EVENT_KINDS = {
+    "FailedScheduling": "pods-pending", "FailedMount": "pods-pending", "FailedAttachVolume": "pods-pending",
+    "ErrImagePull": "pods-pending", "BackOff": "pods-crashing", "Unhealthy": "pods-crashing",
+    "Failed": "pods-crashing", "FailedCreatePodSandBox": "pod-sandbox-failed", "NodeNotReady": "node-not-ready",
 }
 _CATEGORY_ORDER = {"node": 0, "service": 1, "system-pods": 2, "pods": 3, "events": 4}
+
+
+def next_step(kind: str, candidates: dict, instead: str) -> tuple[str, dict, str]:
+    """(runbook, parameters, advice) for a suspect of ``kind``: the registered runbook that takes it.
+
+    ``instead`` is the command to run when no registered runbook takes the kind.
+    """
+    runbook = registry.route(kind)
+    if runbook is None:
+        return "", {}, f"no runbook covers it yet: {instead}"
+    parameters = registry.routed_parameters(runbook, candidates)
+    return runbook.name, parameters, f"open {runbook.name}" + "".join(f" {k}={v}" for k, v in parameters.items() if v)
 
 
 def _suspect(category: str, severity: str, what: str, obj: str, reason: str, count: int,
@@ -80,12 +117,14 @@ def node_suspects(nodes: pd.DataFrame) -> list[dict]:
     out = []
     for _, node in nodes[nodes["ready"] != "True"].iterrows():
         since = "" if pd.isna(node["ready_since"]) else f" since {node['ready_since'].isoformat()}"
+        runbook, parameters, advice = next_step("node-not-ready", {"node": node["name"]},
+                                                f"kubectl describe node {node['name']}")
         detail = (f"node {node['name']} is NotReady (Ready={node['ready']}, {node['ready_reason'] or 'no reason'}"
-                  f"{since}): open node-notready with node={node['name']}")
+                  f"{since}): {advice}")
         rows = node[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
         out.append(_suspect("node", "critical", "node NotReady", f"node/{node['name']}",
-                            node["ready_reason"] or f"Ready={node['ready']}", 1, "node-notready",
-                            {"node": node["name"]}, detail, {"node": rows}))
+                            node["ready_reason"] or f"Ready={node['ready']}", 1, runbook,
+                            parameters, detail, {"node": rows}))
     return out
 
 
@@ -147,17 +186,18 @@ def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.D
         if key in covered:
             continue
         selected = _selected_pods(pods, svc["namespace"], svc["selector"])
+        instead = f"kubectl describe service -n {svc['namespace']} {svc['name']}"
         if key in ("kube-system/kube-dns", "kube-system/coredns"):
-            runbook, parameters = "dns", {"dns_service": key}
+            runbook, parameters, advice = next_step("cluster-dns-down", {"dns_service": key}, instead)
         else:
             ports = svc["ports"] or [{}]
-            runbook = "service-routing"
-            parameters = {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}
+            runbook, parameters, advice = next_step(
+                "service-without-endpoints",
+                {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}, instead)
         behind = (", ".join(f"{n} {st}" for n, st in zip(selected["name"][:3], selected["status"][:3]))
                   if not selected.empty else "no pod matches")
         detail = (f"Service {key} has no ready endpoint (selector {selector}: {behind}; "
-                  f"{svc['not_ready_endpoints']} not-ready address(es)): open {runbook}"
-                  + "".join(f" {k}={v}" for k, v in parameters.items() if v))
+                  f"{svc['not_ready_endpoints']} not-ready address(es)): {advice}")
         evidence = {"service": svc[["namespace", "name", "type", "cluster_ip", "selector", "ready_endpoints",
                                     "not_ready_endpoints", "not_ready_pods"]]}
         out.append(_suspect("service", "critical", "Service without ready endpoints", f"service/{key}",
@@ -168,21 +208,21 @@ def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.D
 
 # ----------------------------------------------------------------- pods
 
-def _pod_runbook(namespace: str, name: str, status: str) -> str:
+def _pod_kind(namespace: str, name: str, status: str) -> str:
     if namespace == "kube-system":
-        for prefix, runbook in SYSTEM_COMPONENTS.items():
+        for prefix, kind in SYSTEM_COMPONENTS.items():
             if name.startswith(prefix):
-                return runbook
+                return kind
     waiting_for = status.removeprefix("Init:")  # Init:ErrImagePull is a pull problem too
-    return "pod-pending" if waiting_for in PENDING_STATUSES else "pod-crashloop"
+    return "pods-pending" if waiting_for in PENDING_STATUSES else "pods-crashing"
 
 
-def _runbook_parameters(runbook: str, namespace: str, pods: list[str]) -> dict:
-    if runbook in ("pod-pending", "pod-crashloop"):
-        return {"namespace": namespace, "pod": pods[0] if len(pods) == 1 else ""}
-    if runbook == "dns":
-        return {"dns_service": "kube-system/kube-dns"}
-    return {}
+def _pod_candidates(kind: str, namespace: str, pods: list[str]) -> dict:
+    """What triage knows that a runbook for these pods may take as parameters."""
+    candidates = {"namespace": namespace, "pod": pods[0] if len(pods) == 1 else ""}
+    if kind == "dns-pods":
+        candidates = {"dns_service": "kube-system/kube-dns"}
+    return candidates
 
 
 def unhealthy_pods(pods: pd.DataFrame) -> pd.DataFrame:
@@ -198,17 +238,17 @@ def pod_suspects(pods: pd.DataFrame, services_down: dict[tuple[str, str], list[s
     if bad.empty:
         return []
     bad["group_status"] = [("Running (not Ready)" if s == "Running" else s) for s in bad["status"]]
-    bad["runbook"] = [_pod_runbook(ns, n, s) for ns, n, s in zip(bad["namespace"], bad["name"], bad["status"])]
+    bad["kind"] = [_pod_kind(ns, n, s) for ns, n, s in zip(bad["namespace"], bad["name"], bad["status"])]
     out = []
-    for (namespace, status, runbook), group in bad.groupby(["namespace", "group_status", "runbook"], sort=False):
+    for (namespace, status, kind), group in bad.groupby(["namespace", "group_status", "kind"], sort=False):
         names = group["name"].tolist()
         system = namespace == "kube-system"
-        parameters = _runbook_parameters(runbook, namespace, names)
+        runbook, parameters, advice = next_step(kind, _pod_candidates(kind, namespace, names),
+                                                f"kubectl describe pod -n {namespace} {names[0]}")
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         restarts = int(group["restarts"].sum())
         detail = (f"{len(names)} pod(s) in {namespace} are {status}: {shown}"
-                  f"{f' ({restarts} restarts)' if restarts else ''}: open {runbook}"
-                  + "".join(f" {k}={v}" for k, v in parameters.items() if v))
+                  f"{f' ({restarts} restarts)' if restarts else ''}: {advice}")
         evidence = {"pods": group[["namespace", "name", "status", "ready", "restarts", "node"]].head(5)}
         services = sorted({svc for n in names for svc in (services_down or {}).get((namespace, n), [])})
         if services:
@@ -247,18 +287,19 @@ def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects:
     out = []
     for (namespace, reason, kind), group in warnings.groupby(["namespace", "reason", "kind"], sort=False):
         names = sorted(set(group["name"]))
+        instead = f"kubectl describe {kind.lower()} {names[0]}" + ("" if kind == "Node" else f" -n {namespace}")
         if kind == "Node":
-            runbook, parameters = "node-notready", {"node": names[0]}
+            runbook, parameters, advice = next_step("node-not-ready", {"node": names[0]}, instead)
         elif kind == "Pod":
-            runbook = EVENT_RUNBOOKS.get(reason, "pod-crashloop")
+            suspect_kind = EVENT_KINDS.get(reason, "pods-crashing")
             if reason == "Failed" and group["message"].str.contains("pull", case=False).any():
-                runbook = "pod-pending"
-            parameters = _runbook_parameters(runbook, namespace, names)
+                suspect_kind = "pods-pending"
+            runbook, parameters, advice = next_step(suspect_kind, _pod_candidates(suspect_kind, namespace, names),
+                                                    instead)
         else:
-            runbook, parameters = "", {}
+            runbook, parameters, advice = "", {}, f"no runbook covers it: {instead}"
         total = int(group["count"].sum())
         where = f"{kind} {namespace + '/' if namespace and kind != 'Node' else ''}{', '.join(names[:3])}"
-        advice = f"open {runbook}" if runbook else f"no runbook covers it: kubectl describe {kind.lower()} {names[0]}"
         detail = (f"{total} Warning {reason} event(s) on {where}: \"{group.iloc[-1]['message'][:160]}\": {advice}")
         out.append(_suspect("events", "warning", f"Warning events {reason}", where, reason, total,
                             runbook, parameters, detail, {"events": event_rows(group, 3)}))
@@ -299,6 +340,13 @@ def suspects(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: p
     rows = [{"rank": i, **{k: s[k] for k in SUSPECT_COLUMNS[1:]}}
             for i, s in enumerate(_all_suspects(pods, nodes, events, services, endpoints, now), 1)]
     return pd.DataFrame(rows, columns=SUSPECT_COLUMNS)
+
+
+def gather(rb) -> dict:
+    """Every frame :func:`diagnose` takes, read through the session ``rb``; namespace "" = all."""
+    scope = rb.namespace or None
+    return {"pods": rb.pods(scope), "nodes": rb.nodes(), "events": rb.events(scope),
+            "services": rb.services(scope), "endpoints": rb.endpoints(scope), "now": rb.source.now()}
 
 
 def diagnose(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: pd.DataFrame | None,
