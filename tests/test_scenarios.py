@@ -2,15 +2,17 @@
 
 Checks every ``k8srun/scenarios/*`` directory against kubectl's
 ``cluster-info dump`` layout, the logs framing, the scenario contract
-(``scenario.yaml``) and the generator (``tools/build_scenarios.py`` must
-reproduce the committed bytes).
+(``scenario.yaml``) and the generator: ``tools/build_scenarios.py`` (the
+recipes ``tools/scenarios/<name>.py`` on ``tools/scenariokit``) must
+reproduce the committed cluster part byte for byte and leave the recorded
+part (``hosts/``, the ``recorded`` key of ``k8srun.json``) alone.
 """
 
 from __future__ import annotations
 
-import filecmp
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,9 @@ from k8srun.resources import CATALOGUE
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "k8srun" / "scenarios"
 GENERATOR = REPO / "tools" / "build_scenarios.py"
+sys.path.insert(0, str(GENERATOR.parent))
+from scenariokit import build, build_scenario, recipe_names  # noqa: E402
+
 NAMES = sorted(p.name for p in SCENARIOS.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 LIST_KINDS = {r.file_stem: (r.list_kind, r.group_version) for r in CATALOGUE.values()}
@@ -68,6 +73,24 @@ def namespaces_of(root: Path) -> list[str]:
     return [ns["metadata"]["name"] for ns in items(root, "namespaces")]
 
 
+def recorded(rel: Path) -> bool:
+    """Whether ``rel`` belongs to the recorded part (node command outputs), not the cluster part."""
+    return rel.parts[0] == "hosts"
+
+
+def cluster_part(root: Path) -> dict[str, object]:
+    """Relative path -> bytes of every cluster file (k8srun.json: parsed, without its ``recorded`` key)."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not recorded(rel):
+            files[rel.as_posix()] = path.read_bytes()
+    info = json.loads(files["k8srun.json"])
+    info.pop("recorded", None)
+    files["k8srun.json"] = info
+    return files
+
+
 @pytest.fixture(scope="module", params=NAMES)
 def bundle(request) -> Path:
     return SCENARIOS / request.param
@@ -106,8 +129,9 @@ def test_files_are_kubectl_lists(bundle):
                 assert meta["namespace"] == path.parent.name, f"{path}: {meta['name']} in wrong namespace"
         names = [i["metadata"]["name"] for i in doc["items"]]
         assert names == sorted(names) and len(set(names)) == len(names), f"{path}: not sorted/unique by name"
-    unexpected = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*.json")} - {
-        p.relative_to(bundle).as_posix() for p in files} - {"k8srun.json"}
+    unexpected = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*.json")
+                  if not recorded(p.relative_to(bundle))} - {p.relative_to(bundle).as_posix() for p in files} - {
+        "k8srun.json"}
     assert not unexpected, f"files outside the bundle layout: {sorted(unexpected)}"
 
 
@@ -116,7 +140,7 @@ def test_k8srun_json(bundle):
     assert info["format"] == 1 and info["captured_at"] == "2026-11-20T14:05:00Z"
     assert info["cluster_version"]["gitVersion"].startswith("v1.30.") and info["errors"] == []
     on_disk = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
-               if p.is_file() and p.name not in ("k8srun.json", "scenario.yaml")}
+               if p.is_file() and p.name not in ("k8srun.json", "scenario.yaml") and not recorded(p.relative_to(bundle))}
     assert set(info["gathered"]) == on_disk
 
 
@@ -279,14 +303,72 @@ def test_faulty_scenarios_show_their_faults():
     assert ready.count("Unknown") == 1
 
 
+def test_every_scenario_has_a_recipe():
+    assert recipe_names() == NAMES
+
+
 def test_generator_reproduces_the_committed_bundles(tmp_path):
     subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], check=True, capture_output=True)
-    generated = sorted(p.name for p in tmp_path.iterdir())
-    assert generated == NAMES
+    assert sorted(p.name for p in tmp_path.iterdir()) == NAMES
     for name in NAMES:
-        left, right = SCENARIOS / name, tmp_path / name
-        left_files = sorted(p.relative_to(left) for p in left.rglob("*") if p.is_file())
-        right_files = sorted(p.relative_to(right) for p in right.rglob("*") if p.is_file())
-        assert left_files == right_files, name
-        _, mismatch, errors = filecmp.cmpfiles(left, right, [str(p) for p in left_files], shallow=False)
-        assert not mismatch and not errors, f"{name}: regenerate with tools/build_scenarios.py: {mismatch}"
+        assert cluster_part(tmp_path / name) == cluster_part(SCENARIOS / name), \
+            f"{name}: regenerate with tools/build_scenarios.py"
+
+
+def test_generator_builds_only_the_named_scenarios(tmp_path):
+    run = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path), "healthy"],
+                         check=True, capture_output=True, text=True)
+    assert run.stdout.split() == [str(tmp_path / "healthy")]
+    assert [p.name for p in tmp_path.iterdir()] == ["healthy"]
+    bad = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path), "no-such-scenario"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no-such-scenario" in bad.stderr
+
+
+def test_the_cluster_part_is_reproducible(tmp_path):
+    """Two builds into two folders are identical, and equal the committed files."""
+    first, second = build(tmp_path / "first"), build(tmp_path / "second")
+    assert [p.name for p in first] == [p.name for p in second] == NAMES
+    for one, other in zip(first, second):
+        assert cluster_part(one) == cluster_part(other) == cluster_part(SCENARIOS / one.name), one.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_rebuild_keeps_the_recorded_part(tmp_path, name):
+    """hosts/ and the ``recorded`` key survive; stale cluster files go; other files stay."""
+    root = tmp_path / name
+    shutil.copytree(SCENARIOS / name, root)
+    hosts = {"hosts/x/cmd.txt": b"raw output\n", "hosts/x/cmd.json": b'{"exit_code": 0}'}
+    for rel, data in hosts.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    record = {"lab": "fault lab", "hosts": {"x": ["cmd"]}, "labels": {"b": "2", "a": "<1>"}}
+    info = load(root / "k8srun.json")
+    (root / "k8srun.json").write_text(json.dumps({**info, "recorded": record}, indent=2), encoding="utf-8")
+    stale = ["gone/pods.json", "gone/gone-pod/logs.txt", f"{namespaces_of(root)[0]}/old-pod/logs-previous.txt"]
+    for rel in stale:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("{}", encoding="utf-8")
+    (root / "NOTES.md").write_text("not a cluster file\n", encoding="utf-8")
+    recorded_info = (root / "k8srun.json").read_bytes()
+
+    assert build_scenario(name, tmp_path) == root
+    assert {rel: (root / rel).read_bytes() for rel in hosts} == hosts
+    assert (root / "k8srun.json").read_bytes() == recorded_info  # cluster part unchanged: file untouched
+    assert not any((root / rel).exists() for rel in stale) and not (root / "gone").exists()
+    assert not (root / stale[2]).parent.exists()
+    assert (root / "NOTES.md").exists()
+    (root / "NOTES.md").unlink()
+    assert cluster_part(root) == cluster_part(SCENARIOS / name)
+
+    # a changed cluster part: k8srun.json is rewritten, recorded kept as it was; what it gathered before goes
+    (root / "nodes.json").unlink()
+    (root / "legacy.txt").write_text("old\n", encoding="utf-8")
+    old = {**info, "gathered": info["gathered"] + ["legacy.txt", "hosts/x/cmd.txt"], "recorded": record}
+    (root / "k8srun.json").write_text(json.dumps(old), encoding="utf-8")
+    build_scenario(name, tmp_path)
+    assert load(root / "k8srun.json")["recorded"] == record
+    assert list(load(root / "k8srun.json")["recorded"]["labels"]) == ["b", "a"]
+    assert not (root / "legacy.txt").exists()
+    assert {rel: (root / rel).read_bytes() for rel in hosts} == hosts
+    assert cluster_part(root) == cluster_part(SCENARIOS / name)
