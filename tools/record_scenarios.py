@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Regenerate every built-in scenario, recording node outputs from the real fault lab (root, Linux).
+
+Usage::
+
+    sudo .venv/bin/python tools/record_scenarios.py [--out DIR] [NAME ...]
+
+For each scenario (default: every recipe in ``tools/scenarios/``):
+
+1. its cluster part is rebuilt (``tools/build_scenarios.py``, deterministic);
+2. when its recipe declares ``RECORD`` — ::
+
+       RECORD = {"runbook": "mtu", "faults": ["mtu"],
+                 "parameters": {"target": "netns:k8l-node-a", "dest": "192.168.20.2"}}
+
+   — the lab is brought up (``lab_session``: machine-wide lock, always torn
+   down), the faults are applied, the runbook runs live exactly as a user
+   would run it (``k8srun run RUNBOOK -p source none -p NAME VALUE ...``), and
+   the report folder's ``hosts/`` (raw outputs, exit codes, durations) replaces
+   the scenario's ``hosts/``; the ``recorded`` section of the run's
+   ``k8srun.json`` (runbook, parameters, target, command ids) goes into the
+   scenario's ``k8srun.json`` with the faults, the lab and the time it was
+   recorded.
+
+Replaying the scenario (``k8srun run RUNBOOK`` with no parameters) then asks
+the same commands and gets the recorded answers. ``tools/build_scenarios.py``
+(no root needed) rebuilds only cluster parts and keeps what was recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scenariokit import DEFAULT_OUT, build_scenario, recipe_names  # noqa: E402
+from scenariokit.bundle import go_json  # noqa: E402
+from scenariokit.recipes import load_recipe  # noqa: E402
+
+_RECORD_KEYS = {"runbook", "faults", "parameters"}
+
+
+def record_spec(name: str) -> dict | None:
+    """The recipe's RECORD (validated), or None when its scenario has no node outputs."""
+    record = getattr(load_recipe(name), "RECORD", None)
+    if record is None:
+        return None
+    if not isinstance(record, dict) or set(record) != _RECORD_KEYS:
+        raise ValueError(f"tools/scenarios/{name}.py: RECORD needs exactly the keys {sorted(_RECORD_KEYS)}")
+    return record
+
+
+def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
+    """Rebuild scenario ``name`` and record its node outputs from the lab; returns its folder."""
+    from k8srun.lab import control
+    from k8srun.report import run_runbook
+
+    spec = record_spec(name)
+    root = build_scenario(name, out_dir)
+    if spec is None:
+        return root
+    with tempfile.TemporaryDirectory(prefix=f"k8srun-record-{name}-") as tmp:
+        report = Path(tmp) / "report"
+        with control.lab_session():
+            for fault in spec["faults"]:
+                control.break_fault(fault)
+            result = run_runbook(spec["runbook"], {"source": "none", **spec["parameters"]}, report,
+                                 progress=progress)
+        if result.error:
+            raise RuntimeError(f"{name}: the runbook stopped early while recording: {result.error}")
+        recorded = json.loads((report / "k8srun.json").read_text(encoding="utf-8"))["recorded"]
+        shutil.rmtree(root / "hosts", ignore_errors=True)
+        shutil.copytree(report / "hosts", root / "hosts")
+    info_path = root / "k8srun.json"
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info["recorded"] = {**recorded, "faults": list(spec["faults"]), "from": "k8srun fault lab",
+                        "recorded_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+                        "findings": sorted({f.code for f in result.findings})}
+    info_path.write_text(go_json(info), encoding="utf-8")  # formatted as the builder writes it
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="default: every scenario")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(recipe_names()))
+    if unknown:
+        parser.error(f"no recipe for {', '.join(unknown)} (known: {', '.join(recipe_names())})")
+    for name in args.names or recipe_names():
+        try:
+            path = record(name, args.out, progress=not args.no_progress)
+        except Exception as exc:  # one line, not a traceback: which scenario and why
+            print(f"record_scenarios: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
