@@ -37,6 +37,34 @@ def test_notebook_parameters_are_the_registry_parameters(book):
 
 
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name)
+def test_notebook_parameters_cell_is_rendered_from_the_registry(book):
+    """One source of truth: `tools/new_runbook.py --print NAME` prints the cell the notebook must hold."""
+    import sys
+
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from new_runbook import parameters_source
+
+    nb = nbformat.read(book.notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert cell.source == parameters_source(book)
+
+
+def test_the_template_makes_a_notebook_that_runs(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("K8SRUN_RUNBOOKS_DIR", str(tmp_path))
+    made = subprocess.run([sys.executable, str(ROOT / "tools" / "new_runbook.py"), "pod-pending"],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    executed = papermill.execute_notebook(str(tmp_path / "pod-pending.ipynb"), str(tmp_path / "out.ipynb"),
+                                          kernel_name="python3", progress_bar=False)
+    assert any("PEND-001" in str(o) for c in executed.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name)
 def test_every_runbook_has_its_scenario(book):
     kind, path = resolve_source_spec(f"scenario:{book.scenario}")
     assert kind == "scenario" and Path(path).is_dir()

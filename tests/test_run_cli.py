@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from k8srun.cli import main as cli_main
+from k8srun import registry
 from k8srun.registry import MODULES_ENV
 from k8srun.report import EXIT_CANNOT_RUN, EXIT_CELL_FAILED, EXIT_FAIL_ON, EXIT_OK, load_parameters
 from k8srun.sources import scenarios_dir
@@ -56,14 +57,15 @@ def plain_dump(scenario_name: str, dest: Path, fmt: str = "json") -> Path:
     return dest
 
 
-@pytest.mark.parametrize("runbook", ["pod-pending", "pod-crashloop", "triage"])
+@pytest.mark.parametrize("runbook", registry.names())
 def test_every_runbook_runs_on_its_scenario_and_reports_its_codes(runbook, tmp_path):
     result = run("run", runbook, "--out", str(tmp_path), "--no-progress")
     assert result.returncode == EXIT_OK, result.stderr
-    expected = set(scenario(runbook)["expected_codes"])
+    own = scenario(registry.get(runbook).scenario)
+    expected = set(own["expected_codes"])
     found = codes(tmp_path / f"{runbook}.findings.json")
     assert expected <= found, f"missing {expected - found}"
-    assert not found & set(scenario(runbook).get("absent_codes") or [])
+    assert not found & set(own.get("absent_codes") or [])
     html = (tmp_path / f"{runbook}.html").read_text()
     executed = nbformat.read(tmp_path / f"{runbook}.ipynb", as_version=4)
     first_section = next(c.source for c in executed.cells
@@ -96,6 +98,26 @@ def test_pod_pending_on_a_plain_kubectl_dump_in_json_and_yaml(tmp_path):
         # PVCs are not in a plain dump: PEND-004 can't be proven, and the report says so
         assert {"PEND-001", "PEND-002", "PEND-003", "PEND-005"} <= found
         assert "persistentvolumeclaims not in this bundle" in (out / "pod-pending.html").read_text()
+
+
+def test_relative_source_and_kubeconfig_resolve_against_the_callers_folder(tmp_path):
+    """papermill runs the kernel elsewhere; `-p source ./dump` and KUBECONFIG=kc.yaml still mean the caller's files."""
+    plain_dump("pod-pending", tmp_path / "dump")
+    result = run("run", "pod-pending", "-p", "source", "./dump", "-p", "namespace", "shop",
+                 "--out", "out", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "PEND-001" in codes(tmp_path / "out" / "pod-pending.findings.json")
+    (tmp_path / "kc.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}]}))
+    env = {**os.environ, "KUBECONFIG": "kc.yaml"}
+    live = subprocess.run([*K8SRUN, "run", "pod-pending", "-p", "source", "live", "-p", "timeout_s", "2",
+                           "--out", "live", "--no-progress"], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=300)
+    assert live.returncode == 0, live.stderr
+    assert "127.0.0.1:9" in (tmp_path / "live" / "pod-pending.html").read_text()  # read the file, then failed to connect
 
 
 def test_bad_source_exits_non_zero_with_one_line_naming_the_parameter(tmp_path):
@@ -208,7 +230,7 @@ def test_parameters_file_runs_the_no_ready_nodes_scenario(tmp_path):
     assert codes(tmp_path / "pod-pending.findings.json") == set(scenario("pending-no-nodes")["expected_codes"])
 
 
-@pytest.mark.parametrize("runbook", ["pod-pending", "pod-crashloop", "triage"])
+@pytest.mark.parametrize("runbook", registry.names())
 def test_the_healthy_cluster_gives_no_error_in_any_runbook(runbook, tmp_path):
     result = run("run", runbook, "-p", "source", "scenario:healthy",
                  "--fail-on", "warning", "--out", str(tmp_path), "--no-progress")

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from k8srun.errors import ParameterError
 from k8srun.model import finding
 from k8srun import session as session_module
 from k8srun.session import FINDINGS_MIME, UNAVAILABLE_MIME, Session
@@ -170,3 +171,41 @@ def test_tables_show_missing_exit_codes_as_blank_not_na():
 
     table = html_table(pd.DataFrame({"last_exit_code": pd.array([137, None], dtype="Int64")}))
     assert ">137<" in table and "NA" not in table
+
+
+def test_rerunning_the_diagnosis_replaces_its_findings():
+    from k8srun.session import diagnose_runbook
+
+    rb = diagnose_runbook("pod-pending")
+    first = [f.code for f in rb.findings]
+    assert first
+    rb.diagnose()
+    assert [f.code for f in rb.findings] == first  # not appended twice
+
+
+def test_a_new_focus_drops_the_old_namespaces_findings_and_missing_evidence():
+    from k8srun.session import diagnose_runbook
+
+    rb = diagnose_runbook("pod-pending", pod="no-such-pod")
+    assert "pods" in rb.missing_evidence
+    rb.focus("default", "")
+    assert rb.findings == [] and not rb.missing_evidence and not rb.unavailable
+    rb.diagnose()
+    assert set(rb.checks_table()["status"]) == {"OK"}  # default has no pending pod: every check ran, none found
+
+
+def test_session_start_validates_every_parameter_like_the_cli():
+    with pytest.raises(ParameterError, match="has no such parameter"):
+        Session.start("pod-pending", show=False, dest="10.0.0.1")
+    with pytest.raises(ParameterError, match="parameter 'pod'"):
+        Session.start("pod-pending", show=False, pod="Bad_Name")
+
+
+def test_widgets_read_through_the_session_cache():
+    rb = Session.start("pod-crashloop", show=False)
+    rb.pods()
+    calls = []
+    original = rb.source.list
+    rb.source.list = lambda *a, **k: calls.append(a) or original(*a, **k)
+    assert rb.reader.list("pods", rb.namespace)  # cached: the source is not asked again
+    assert calls == []
