@@ -18,6 +18,25 @@ id (``ping-df-{size}``). ``parser`` is a name in :data:`k8srun.parsers.PARSERS`
 or a function ``text -> DataFrame``; ``None`` returns the raw result only.
 ``accept_exit``: exit codes that are an answer, not a failure (``ping``
 exits 1 when no reply came back: that is a measurement).
+
+:data:`NODE_FACTS` are the parameter-free commands every node answers the
+same way; ``k8srun capture --nodes`` records exactly these, and a runbook
+that needs one uses the same declaration, so a captured bundle replays in
+the runbook (one command id names one argv everywhere):
+
+==================  ==========================================  ================
+command id          argv                                        parser
+==================  ==========================================  ================
+iptables-save       iptables-save -c                            iptables-save
+ip-route            ip -j route show table all                  ip-json-route
+ip-link             ip -j -d link show                          ip-json-link
+ip-addr             ip -j addr show                             ip-json-addr
+sysctl-a            sysctl -a                                   sysctl
+conntrack           conntrack -L                                conntrack
+resolv-conf         cat /etc/resolv.conf                        resolv-conf
+kubelet-journal     journalctl -u kubelet -o short-iso -n 2000  kubelet-journal
+                    --no-pager
+==================  ==========================================  ================
 """
 
 from __future__ import annotations
@@ -63,6 +82,28 @@ class NodeCommand:
         return self.parser(text)
 
 
+def _fixed(*argv: str) -> Callable[[Mapping[str, Any]], Sequence[str]]:
+    return lambda values: argv
+
+
+IPTABLES_SAVE = NodeCommand("iptables-save", _fixed("iptables-save", "-c"), "iptables-save",
+                            "iptables rules with packet counters")
+IP_ROUTE = NodeCommand("ip-route", _fixed("ip", "-j", "route", "show", "table", "all"), "ip-json-route",
+                       "routes of every table")
+IP_LINK = NodeCommand("ip-link", _fixed("ip", "-j", "-d", "link", "show"), "ip-json-link",
+                      "interfaces with MTU and details (VXLAN, veth, bridge)")
+IP_ADDR = NodeCommand("ip-addr", _fixed("ip", "-j", "addr", "show"), "ip-json-addr", "interface addresses")
+SYSCTL_ALL = NodeCommand("sysctl-a", _fixed("sysctl", "-a"), "sysctl", "kernel parameters")
+CONNTRACK = NodeCommand("conntrack", _fixed("conntrack", "-L"), "conntrack", "connection tracking table")
+RESOLV_CONF = NodeCommand("resolv-conf", _fixed("cat", "/etc/resolv.conf"), "resolv-conf", "resolver configuration")
+KUBELET_JOURNAL = NodeCommand("kubelet-journal", _fixed("journalctl", "-u", "kubelet", "-o", "short-iso", "-n", "2000",
+                                                        "--no-pager"), "kubelet-journal", "kubelet journal")
+
+#: command id -> the node facts every capture records (see module doc)
+NODE_FACTS: dict[str, NodeCommand] = {c.command_id: c for c in (
+    IPTABLES_SAVE, IP_ROUTE, IP_LINK, IP_ADDR, SYSCTL_ALL, CONNTRACK, RESOLV_CONF, KUBELET_JOURNAL)}
+
+
 def manual_command(argv: Sequence[str], target_spec: str) -> str:
     """The command a reader would type, with where it runs (``ip netns exec`` for netns targets)."""
     line = shlex.join(argv)
@@ -76,4 +117,4 @@ def manual_command(argv: Sequence[str], target_spec: str) -> str:
     return line
 
 
-__all__ = ["NodeCommand", "manual_command"]
+__all__ = ["NodeCommand", "NODE_FACTS", "manual_command"]

@@ -1,41 +1,17 @@
-"""The named node commands k8srun runs, one catalogue for capture and runbooks.
+"""The named node commands ``k8srun capture --nodes`` records, as argv.
 
-A command id names one argv everywhere, so a bundle captured today replays
-in a runbook tomorrow (a replay checks that the argv matches). Each entry
-says which parser of :mod:`k8srun.parsers` reads its output.
-
-==================  ==========================================  ================
-command id          argv                                        parser
-==================  ==========================================  ================
-iptables-save       iptables-save -c                            iptables-save
-ip-route            ip -j route show table all                  ip-json-route
-ip-link             ip -j -d link show                          ip-json-link
-ip-addr             ip -j addr show                             ip-json-addr
-sysctl-a            sysctl -a                                   sysctl
-conntrack           conntrack -L                                conntrack
-resolv-conf         cat /etc/resolv.conf                        resolv-conf
-kubelet-journal     journalctl -u kubelet -o short-iso -n 2000  kubelet-journal
-                    --no-pager
-==================  ==========================================  ================
+The catalogue itself is :data:`k8srun.evidence.NODE_FACTS` (command id,
+argv, parser — one declaration shared by capture and the runbooks, so a
+captured bundle replays in a runbook); this module exposes it as plain
+``{command id: argv}`` for :meth:`~k8srun.targets.Target.run_many`.
 """
 
 from __future__ import annotations
 
+from ..evidence import NODE_FACTS as _FACTS
+
 #: command id -> argv of the node facts ``k8srun capture --nodes`` gathers
-NODE_FACTS: dict[str, tuple[str, ...]] = {
-    "iptables-save": ("iptables-save", "-c"),
-    "ip-route": ("ip", "-j", "route", "show", "table", "all"),
-    "ip-link": ("ip", "-j", "-d", "link", "show"),
-    "ip-addr": ("ip", "-j", "addr", "show"),
-    "sysctl-a": ("sysctl", "-a"),
-    "conntrack": ("conntrack", "-L"),
-    "resolv-conf": ("cat", "/etc/resolv.conf"),
-    "kubelet-journal": ("journalctl", "-u", "kubelet", "-o", "short-iso", "-n", "2000", "--no-pager"),
-}
+NODE_FACTS: dict[str, tuple[str, ...]] = {cid: command.build({})[1] for cid, command in _FACTS.items()}
 
 #: command id -> name of its parser in k8srun.parsers.PARSERS
-PARSER_OF: dict[str, str] = {
-    "iptables-save": "iptables-save", "ip-route": "ip-json-route", "ip-link": "ip-json-link",
-    "ip-addr": "ip-json-addr", "sysctl-a": "sysctl", "conntrack": "conntrack",
-    "resolv-conf": "resolv-conf", "kubelet-journal": "kubelet-journal",
-}
+PARSER_OF: dict[str, str] = {cid: str(command.parser) for cid, command in _FACTS.items()}
