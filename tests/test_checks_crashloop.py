@@ -2,82 +2,29 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import yaml
 
+import factories
+from factories import container, container_status, running, terminated, waiting
 from k8srun import frames
 from k8srun.checks import crashloop
 from k8srun.errors import BundleError
 from k8srun.model import Severity
 from k8srun.sources import open_source, scenarios_dir
 
-NOW = "2024-05-14T10:00:00Z"
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"}, "initialDelaySeconds": 10,
             "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3}
 READINESS = {"httpGet": {"path": "/ready", "port": 8080, "scheme": "HTTP"}, "periodSeconds": 5,
              "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3}
+LIMIT = {"memory": "128Mi"}
 
-
-def container_spec(name="api", *, memory_limit="128Mi", liveness=None, readiness=None, startup=None, env=None):
-    spec = {"name": name, "image": f"registry.example.com/payments/{name}:2.3.1", "imagePullPolicy": "IfNotPresent",
-            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": memory_limit}}}
-    for key, value in (("livenessProbe", liveness), ("readinessProbe", readiness), ("startupProbe", startup),
-                       ("env", env)):
-        if value:
-            spec[key] = value
-    return spec
-
-
-def running(started="2024-05-14T09:58:00Z"):
-    return {"running": {"startedAt": started}}
-
-
-def backoff(name, pod_name):
-    return {"waiting": {"reason": "CrashLoopBackOff",
-                        "message": f"back-off 5m0s restarting failed container={name} pod={pod_name}_payments(3c1e)"}}
-
-
-def terminated(code, reason="Error", started="2024-05-14T09:55:00Z", finished="2024-05-14T09:56:10Z", message=None):
-    body = {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": finished,
-            "containerID": "containerd://4f1a"}
-    if message:
-        body["message"] = message
-    return {"terminated": body}
-
-
-def status(name, state, *, last=None, restarts=0, ready=False, started=False):
-    return {"name": name, "state": state, "lastState": last or {}, "ready": ready, "restartCount": restarts,
-            "started": started, "image": f"registry.example.com/payments/{name}:2.3.1", "imageID": "",
-            "containerID": "containerd://4f1a"}
-
-
-def pod(name, containers, statuses, *, init=None, init_statuses=None, phase="Running", namespace="payments",
-        volumes=None):
-    spec = {"containers": containers, "restartPolicy": "Always", "nodeName": "worker-1"}
-    if init:
-        spec["initContainers"] = init
-    if volumes:
-        spec["volumes"] = volumes
-    ready = all(s["ready"] for s in statuses)
-    body = {"phase": phase, "podIP": "10.244.1.7", "containerStatuses": statuses, "qosClass": "Burstable",
-            "conditions": [{"type": "PodScheduled", "status": "True"},
-                           {"type": "Ready", "status": str(ready)},
-                           {"type": "ContainersReady", "status": str(ready)}]}
-    if init_statuses:
-        body["initContainerStatuses"] = init_statuses
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2024-05-14T09:00:00Z",
-                         "labels": {"app": name.split("-")[0]}},
-            "spec": spec, "status": body}
-
-
-def event(pod_name, reason, message, *, type_="Warning", count=1, last=NOW, namespace="payments"):
-    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{pod_name}.17c9", "namespace": namespace},
-            "involvedObject": {"kind": "Pod", "namespace": namespace, "name": pod_name,
-                               "fieldPath": "spec.containers{api}"},
-            "reason": reason, "message": message, "type": type_, "count": count,
-            "firstTimestamp": "2024-05-14T09:01:00Z", "lastTimestamp": last, "source": {"component": "kubelet"}}
+# every object of these tests lives in namespace payments
+pod = partial(factories.pod, namespace="payments")
+event = partial(factories.event, namespace="payments")
+backoff = partial(factories.backoff, namespace="payments")
 
 
 def run(pods, events=(), previous=None, current=None, endpoints=None, pod_name=""):
@@ -90,8 +37,7 @@ def codes(findings):
     return sorted(f.code for f in findings)
 
 
-HEALTHY = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS, readiness=READINESS)],
-              [status("api", running(), ready=True, started=True)])
+HEALTHY = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS, readiness=READINESS)])
 
 
 def test_healthy_pod_gives_nothing_and_is_not_of_interest():
@@ -110,8 +56,9 @@ def test_healthy_pod_with_old_probe_noise_gives_nothing():
 # ---------------------------------------------------------------- CRASH-001
 
 def test_oom_killed_names_the_memory_limit():
-    oom = pod("api-7c9f-q8x2z", [container_spec(memory_limit="128Mi")],
-              [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(137, "OOMKilled"), restarts=14)])
+    oom = pod("api-7c9f-q8x2z", containers=[container("api", limits=LIMIT)],
+              statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(137, "OOMKilled"),
+                                         restarts=14)])
     found = run([oom], [event("api-7c9f-q8x2z", "BackOff", "Back-off restarting failed container api in pod "
                               "api-7c9f-q8x2z_payments(3c1e)", count=60)],
                 previous={("api-7c9f-q8x2z", "api"): "loading ledger cache\nallocated 120MiB\n"})
@@ -130,8 +77,8 @@ PYTHON_TRACE = "\n".join([f"INFO worker {i} booting" for i in range(30)] + [
 
 
 def test_nonzero_exit_with_log_tail():
-    crash = pod("api-7c9f-q8x2z", [container_spec()],
-                [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(1), restarts=6)])
+    crash = pod("api-7c9f-q8x2z", containers=("api",),
+                statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(1), restarts=6)])
     found = run([crash], previous={("api-7c9f-q8x2z", "api"): PYTHON_TRACE})
     assert codes(found) == ["CRASH-002"]
     assert "exits with code 1 (Error: application error); 6 restarts" in found[0].detail
@@ -148,8 +95,9 @@ def test_nonzero_exit_with_log_tail():
      'or directory: unknown', 'exec: "/app/serve"'),
 ])
 def test_exit_codes_are_explained(code, reason, message, words):
-    crash = pod("api-7c9f-q8x2z", [container_spec()],
-                [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(code, reason, message=message),
+    crash = pod("api-7c9f-q8x2z", containers=("api",),
+                statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"),
+                                           last=terminated(code, reason, message=message),
                         restarts=3)])
     found = run([crash], previous={("api-7c9f-q8x2z", "api"): "/bin/sh: 1: gunicorn: not found\n"})
     assert codes(found) == ["CRASH-002"] and words in found[0].detail and f"code {code}" in found[0].detail
@@ -157,15 +105,16 @@ def test_exit_codes_are_explained(code, reason, message, words):
 
 def test_blank_termination_message_falls_back_to_the_log():
     """An app that wrote only a newline to /dev/termination-log."""
-    crash = pod("api-7c9f-q8x2z", [container_spec()],
-                [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(3, message="\n"), restarts=2)])
+    crash = pod("api-7c9f-q8x2z", containers=("api",),
+                statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(3, message="\n"),
+                                           restarts=2)])
     found = run([crash], previous={("api-7c9f-q8x2z", "api"): "fatal: cannot bind :8080\n"})
     assert codes(found) == ["CRASH-002"] and "last log line: fatal: cannot bind :8080" in found[0].detail
 
 
 def test_clean_exit_is_not_a_failure():
-    done = pod("api-7c9f-q8x2z", [container_spec()],
-               [status("api", running(), last=terminated(0, "Completed"), restarts=1, ready=True, started=True)])
+    done = pod("api-7c9f-q8x2z", containers=("api",),
+               statuses=[container_status("api", running(), last=terminated(0, "Completed"), restarts=1)])
     assert run([done]) == []
 
 
@@ -178,8 +127,8 @@ def liveness_events(pod_name, container="api", count=30):
 
 
 def test_liveness_kill_after_a_long_run_is_crash_003():
-    hung = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS)],
-               [status("api", running(), restarts=9, last=terminated(
+    hung = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS)],
+               statuses=[container_status("api", running(), ready=False, restarts=9, last=terminated(
                    137, started="2024-05-14T08:00:00Z", finished="2024-05-14T09:40:00Z"))])
     found = run([hung], liveness_events("api-7c9f-q8x2z"))
     assert codes(found) == ["CRASH-003"]  # exit 137 of a kubelet kill is not CRASH-002
@@ -190,8 +139,8 @@ def test_liveness_kill_after_a_long_run_is_crash_003():
 
 def test_liveness_kill_at_the_first_chance_without_startup_probe_is_crash_007():
     # budget: 10 + 3 x 10 = 40 s; the run lasted 42 s, killed as soon as the probe allowed
-    slow = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS)],
-               [status("api", backoff("api", "api-7c9f-q8x2z"), restarts=5, last=terminated(
+    slow = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS)],
+               statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), restarts=5, last=terminated(
                    143, "Error", started="2024-05-14T09:55:00Z", finished="2024-05-14T09:55:42Z"))])
     found = run([slow], liveness_events("api-7c9f-q8x2z"))
     assert codes(found) == ["CRASH-007"]
@@ -200,8 +149,8 @@ def test_liveness_kill_at_the_first_chance_without_startup_probe_is_crash_007():
 
 
 def test_logs_saying_start_takes_longer_than_budget_is_crash_007():
-    slow = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS)],
-               [status("api", backoff("api", "api-7c9f-q8x2z"), restarts=5, last=terminated(
+    slow = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS)],
+               statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), restarts=5, last=terminated(
                    137, started="2024-05-14T09:00:00Z", finished="2024-05-14T09:50:00Z"))])
     logs = "2024-05-14T09:55:00Z INFO loading model weights, this takes about 90s\n"
     found = run([slow], liveness_events("api-7c9f-q8x2z"), previous={("api-7c9f-q8x2z", "api"): logs})
@@ -210,17 +159,18 @@ def test_logs_saying_start_takes_longer_than_budget_is_crash_007():
 
 def test_with_a_startup_probe_a_quick_kill_is_crash_003():
     startup = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10, "failureThreshold": 30}
-    guarded = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS, startup=startup)],
-                  [status("api", running(), restarts=5, last=terminated(
+    guarded = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS, startup=startup)],
+                  statuses=[container_status("api", running(), ready=False, restarts=5, last=terminated(
                       137, started="2024-05-14T09:55:00Z", finished="2024-05-14T09:55:42Z"))])
     assert codes(run([guarded], liveness_events("api-7c9f-q8x2z"))) == ["CRASH-003"]
 
 
 def test_liveness_events_of_a_sibling_are_not_blamed_on_this_container():
-    two = pod("api-7c9f-q8x2z", [container_spec(liveness=LIVENESS), container_spec("sidecar", liveness=LIVENESS)],
-              [status("api", running(), ready=True, started=True),
-               status("sidecar", running(), restarts=4, last=terminated(
-                   137, started="2024-05-14T08:00:00Z", finished="2024-05-14T09:40:00Z"))])
+    two = pod("api-7c9f-q8x2z", containers=[container("api", liveness=LIVENESS),
+                                            container("sidecar", liveness=LIVENESS)],
+              statuses=[container_status("api"), container_status("sidecar", running(), ready=False, restarts=4,
+                                                                  last=terminated(137, started="2024-05-14T08:00:00Z",
+                                                                                  finished="2024-05-14T09:40:00Z"))])
     found = run([two], liveness_events("api-7c9f-q8x2z", container="sidecar"))
     assert codes(found) == ["CRASH-003"] and "container sidecar" in found[0].detail
 
@@ -233,8 +183,8 @@ def test_liveness_budget_defaults():
 # ---------------------------------------------------------------- CRASH-004
 
 def not_ready_pod():
-    return pod("web-5d8b-k2j4x", [container_spec("web", readiness=READINESS)],
-               [status("web", running(), ready=False, started=True)])
+    return pod("web-5d8b-k2j4x", containers=[container("web", readiness=READINESS)],
+               statuses=[container_status("web", running(), ready=False)])
 
 
 READINESS_FAILED = ('Readiness probe failed: Get "http://10.244.1.7:8080/ready": dial tcp 10.244.1.7:8080: '
@@ -242,11 +192,8 @@ READINESS_FAILED = ('Readiness probe failed: Get "http://10.244.1.7:8080/ready":
 
 
 def test_readiness_failing_names_the_lost_endpoint():
-    endpoints = frames.endpoints_frame([{
-        "metadata": {"name": "web", "namespace": "payments"},
-        "subsets": [{"notReadyAddresses": [{"ip": "10.244.1.7", "nodeName": "worker-1",
-                                             "targetRef": {"kind": "Pod", "name": "web-5d8b-k2j4x"}}],
-                     "ports": [{"port": 8080, "protocol": "TCP"}]}]}])
+    endpoints = frames.endpoints_frame([factories.endpoints("web", "payments",
+                                                            not_ready=[("10.244.1.7", "web-5d8b-k2j4x")])])
     found = run([not_ready_pod()], [event("web-5d8b-k2j4x", "Unhealthy", READINESS_FAILED, count=42)],
                 endpoints=endpoints)
     assert codes(found) == ["CRASH-004"]
@@ -255,8 +202,7 @@ def test_readiness_failing_names_the_lost_endpoint():
 
 
 def test_ready_container_with_readiness_events_gives_nothing():
-    ready = pod("web-5d8b-k2j4x", [container_spec("web", readiness=READINESS)],
-                [status("web", running(), ready=True, started=True)])
+    ready = pod("web-5d8b-k2j4x", containers=[container("web", readiness=READINESS)])
     assert run([ready], [event("web-5d8b-k2j4x", "Unhealthy", READINESS_FAILED)]) == []
 
 
@@ -265,8 +211,8 @@ def test_ready_container_with_readiness_events_gives_nothing():
 def config_pod(message):
     env = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db-creds", "key": "password"}}},
            {"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "api-config", "key": "log_level"}}}]
-    return pod("api-7c9f-q8x2z", [container_spec(env=env)],
-               [status("api", {"waiting": {"reason": "CreateContainerConfigError", "message": message}})],
+    return pod("api-7c9f-q8x2z", containers=[container("api", env=env)],
+               statuses=[container_status("api", waiting("CreateContainerConfigError", message))],
                phase="Pending")
 
 
@@ -285,15 +231,14 @@ def test_create_container_config_error_names_what_is_missing(message, what, via)
 # ---------------------------------------------------------------- CRASH-006
 
 def test_failing_init_container_with_its_log():
-    init = [{"name": "wait-for-db", "image": "busybox:1.36",
-             "command": ["sh", "-c", "until nc -z postgres 5432; do sleep 2; done"]},
-            {"name": "migrate", "image": "registry.example.com/payments/migrate:2.3.1"}]
-    stuck = pod("api-7c9f-q8x2z", [container_spec()],
-                [status("api", {"waiting": {"reason": "PodInitializing"}})],
-                init=init, phase="Pending",
-                init_statuses=[status("wait-for-db", terminated(0, "Completed"), ready=True),
-                               status("migrate", backoff("migrate", "api-7c9f-q8x2z"),
-                                      last=terminated(2), restarts=4)])
+    init = [container("wait-for-db", image="busybox:1.36", ports=(),
+                      command=["sh", "-c", "until nc -z postgres 5432; do sleep 2; done"]),
+            container("migrate", image="registry.example.com/payments/migrate:2.3.1", ports=())]
+    stuck = pod("api-7c9f-q8x2z", containers=("api",), phase="Pending",
+                statuses=[container_status("api", waiting("PodInitializing"))], init_containers=init,
+                init_statuses=[container_status("wait-for-db", terminated(0), ready=True),
+                               container_status("migrate", backoff("migrate", "api-7c9f-q8x2z"),
+                                                last=terminated(2), restarts=4)])
     logs = "running migrations\nERROR: relation \"ledger\" already exists\n"
     found = run([stuck], previous={("api-7c9f-q8x2z", "migrate"): logs})
     assert codes(found) == ["CRASH-006"]
@@ -304,15 +249,13 @@ def test_failing_init_container_with_its_log():
 
 
 def test_completed_init_containers_give_nothing():
-    done = pod("api-7c9f-q8x2z", [container_spec()], [status("api", running(), ready=True, started=True)],
-               init=[{"name": "migrate", "image": "m:1"}],
-               init_statuses=[status("migrate", terminated(0, "Completed"), ready=True)])
+    done = pod("api-7c9f-q8x2z", containers=("api",), init_containers=("migrate",))  # init done, api running
     assert run([done]) == []
 
 
 def test_named_pod_and_container_filter():
-    crash = pod("api-7c9f-q8x2z", [container_spec()],
-                [status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(1), restarts=6)])
+    crash = pod("api-7c9f-q8x2z", containers=("api",),
+                statuses=[container_status("api", backoff("api", "api-7c9f-q8x2z"), last=terminated(1), restarts=6)])
     assert run([crash, HEALTHY | {"metadata": {"name": "other-0", "namespace": "payments"}}],
                pod_name="other-0") == []
     found = crashloop.diagnose(pods=frames.pods_frame([crash]), containers=frames.containers_frame([crash]),
@@ -362,8 +305,8 @@ def test_healthy_scenario_has_no_error_findings():
 
 
 def test_an_old_crash_of_a_container_that_is_up_again_is_only_a_warning():
-    recovered = pod("api-7c9f-q8x2z", [container_spec()],
-                    [status("api", running(), last=terminated(137, "OOMKilled"), restarts=1, ready=True, started=True)])
+    recovered = pod("api-7c9f-q8x2z", containers=[container("api", limits=LIMIT)],
+                    statuses=[container_status("api", running(), last=terminated(137, "OOMKilled"), restarts=1)])
     found = run([recovered])
     assert codes(found) == ["CRASH-001"] and found[0].severity == Severity.WARNING
     assert "running and Ready now" in found[0].detail

@@ -7,92 +7,12 @@ import copy
 import pytest
 import yaml
 
+from factories import event, node, pod, pvc, unscheduled, waiting
 from k8srun import frames
 from k8srun.checks import pending
 from k8srun.errors import BundleError
 from k8srun.model import Severity
 from k8srun.sources import open_source, scenarios_dir
-
-NOW = "2024-05-14T10:00:00Z"
-
-
-def node(name, *, cpu="4", memory="8Gi", ready="True", reason="KubeletReady", taints=None,
-         labels=None, unschedulable=False):
-    return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                                               **(labels or {})}},
-        "spec": {"podCIDR": "10.244.1.0/24", "taints": taints or [],
-                 **({"unschedulable": True} if unschedulable else {})},
-        "status": {
-            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "95Gi"},
-            "conditions": [{"type": "Ready", "status": ready, "reason": reason,
-                            "message": "kubelet is posting ready status" if ready == "True"
-                            else "Kubelet stopped posting node status.",
-                            "lastHeartbeatTime": NOW, "lastTransitionTime": "2024-05-14T09:00:00Z"}],
-            "addresses": [{"type": "InternalIP", "address": "172.18.0.3"}],
-            "nodeInfo": {"kubeletVersion": "v1.29.2"},
-        },
-    }
-
-
-def pod(name, *, namespace="shop", cpu="100m", memory="128Mi", node_name="", phase="Pending",
-        scheduled_message="", tolerations=None, node_selector=None, affinity=None, volumes=None,
-        image="registry.example.com/shop/app:1.4.2", statuses=None, pull_secrets=None):
-    spec = {"containers": [{"name": "app", "image": image, "imagePullPolicy": "IfNotPresent",
-                            "resources": {"requests": {"cpu": cpu, "memory": memory}}}],
-            "tolerations": tolerations if tolerations is not None else [
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-                 "tolerationSeconds": 300}],
-            "restartPolicy": "Always"}
-    if node_name:
-        spec["nodeName"] = node_name
-    if node_selector:
-        spec["nodeSelector"] = node_selector
-    if affinity:
-        spec["affinity"] = affinity
-    if volumes:
-        spec["volumes"] = volumes
-    if pull_secrets:
-        spec["imagePullSecrets"] = [{"name": s} for s in pull_secrets]
-    conditions = []
-    if scheduled_message:
-        conditions.append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                           "message": scheduled_message, "lastTransitionTime": "2024-05-14T09:50:00Z"})
-    elif node_name:
-        conditions.append({"type": "PodScheduled", "status": "True", "lastTransitionTime": "2024-05-14T09:50:00Z"})
-    status = {"phase": phase, "conditions": conditions, "qosClass": "Burstable"}
-    if statuses:
-        status["containerStatuses"] = statuses
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2024-05-14T09:50:00Z",
-                         "labels": {"app": name.split("-")[0]}},
-            "spec": spec, "status": status}
-
-
-def running_pod(name, node_name, cpu, memory="256Mi", namespace="shop"):
-    return pod(name, namespace=namespace, cpu=cpu, memory=memory, node_name=node_name, phase="Running",
-               statuses=[{"name": "app", "ready": True, "restartCount": 0, "started": True,
-                          "image": "x", "imageID": "", "state": {"running": {"startedAt": "2024-05-14T09:00:00Z"}}}])
-
-
-def event(namespace, kind, name, reason, message, *, type_="Warning", count=1, last=NOW, component=""):
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{name}.17c9a", "namespace": namespace},
-            "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
-            "reason": reason, "message": message, "type": type_, "count": count,
-            "firstTimestamp": "2024-05-14T09:50:00Z", "lastTimestamp": last,
-            "source": {"component": component}}
-
-
-def pvc(name, phase, namespace="shop", storage_class="fast-ssd"):
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2024-05-14T09:49:00Z"},
-            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
-                     "resources": {"requests": {"storage": "10Gi"}}, "volumeMode": "Filesystem",
-                     **({"volumeName": "pvc-3f1c"} if phase == "Bound" else {})},
-            "status": {"phase": phase}}
-
 
 def run(pods, nodes, events=(), pvcs=(), pod_name=""):
     return pending.diagnose(pods=frames.pods_frame(pods), containers=frames.containers_frame(pods),
@@ -105,14 +25,14 @@ def codes(findings):
     return sorted({f.code for f in findings})
 
 
-WORKERS = [node("worker-1"), node("worker-2", cpu="2"), node("control-plane", labels={
-    "node-role.kubernetes.io/control-plane": ""}, taints=[
+WORKERS = [node("worker-1"), node("worker-2", cpu="2"), node("control-plane", roles=("control-plane",), taints=[
     {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])]
-BUSY = [running_pod("db-0", "worker-1", "3"), running_pod("cache-0", "worker-2", "750m")]
+BUSY = [pod("db-0", node_name="worker-1", requests={"cpu": "3", "memory": "256Mi"}),
+        pod("cache-0", node_name="worker-2", requests={"cpu": "750m", "memory": "256Mi"})]
 
 
 def test_healthy_pending_pod_that_fits_gives_nothing():
-    fresh = pod("web-5c7d-x2x9q")  # just created, scheduler has not spoken yet
+    fresh = unscheduled("web-5c7d-x2x9q")  # just created, scheduler has not spoken yet
     assert run([fresh, *BUSY], WORKERS) == []
 
 
@@ -128,9 +48,9 @@ INSUFFICIENT = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-
 
 
 def test_insufficient_cpu_from_message_and_computed():
-    big = pod("analytics-7d9c-5kq2w", cpu="6", scheduled_message=INSUFFICIENT)
-    found = run([big, *BUSY], WORKERS, [event("shop", "Pod", big["metadata"]["name"], "FailedScheduling",
-                                              INSUFFICIENT, count=12, component="default-scheduler")])
+    big = unscheduled("analytics-7d9c-5kq2w", requests={"cpu": "6", "memory": "128Mi"}, scheduled_message=INSUFFICIENT)
+    found = run([big, *BUSY], WORKERS, [event(big["metadata"]["name"], "FailedScheduling", INSUFFICIENT, count=12,
+                                              component="default-scheduler")])
     pend1 = [f for f in found if f.code == "PEND-001"]
     assert len(pend1) == 1
     detail = pend1[0].detail
@@ -147,15 +67,15 @@ def test_taint_and_selector_both_block():
     nodes = [node("gpu-1", labels={"accelerator": "a100"}, taints=[{"key": "dedicated", "value": "gpu",
                                                                   "effect": "NoSchedule"}]),
              node("worker-1"), WORKERS[2]]
-    found = run([pod("train-0", node_selector={"accelerator": "a100"})], nodes)
+    found = run([unscheduled("train-0", node_selector={"accelerator": "a100"})], nodes)
     assert codes(found) == ["PEND-002"]  # the only matching node is tainted: the taint is the blocker
     assert "gpu-1 has dedicated=gpu:NoSchedule" in found[0].detail
-    found = run([pod("train-0", node_selector={"accelerator": "h100"})], nodes)
+    found = run([unscheduled("train-0", node_selector={"accelerator": "h100"})], nodes)
     assert codes(found) == ["PEND-003"]  # no node has that label
 
 
 def test_insufficient_memory_computed_without_any_event():
-    big = pod("ml-0", cpu="100m", memory="16Gi")
+    big = unscheduled("ml-0", requests={"cpu": "100m", "memory": "16Gi"})
     found = [f for f in run([big], WORKERS[:2]) if f.code == "PEND-001"]
     assert found and "requests memory 16Gi but the largest free allocatable is 8Gi" in found[0].detail
 
@@ -163,7 +83,7 @@ def test_insufficient_memory_computed_without_any_event():
 def test_extended_resource_only_known_from_the_scheduler():
     message = "0/2 nodes are available: 2 Insufficient nvidia.com/gpu. preemption: 0/2 nodes are available: " \
               "2 No preemption victims found for incoming pod."
-    gpu = pod("train-0", scheduled_message=message)
+    gpu = unscheduled("train-0", scheduled_message=message)
     found = [f for f in run([gpu], WORKERS[:2]) if f.code == "PEND-001"]
     assert found and "Insufficient nvidia.com/gpu" in found[0].detail
 
@@ -189,14 +109,14 @@ TAINTED = [node("gpu-1", taints=[{"key": "dedicated", "value": "gpu", "effect": 
 def test_untolerated_taint_computed_and_named():
     message = ("0/2 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes "
                "are available: 2 Preemption is not helpful for scheduling.")
-    found = run([pod("render-0", scheduled_message=message)], TAINTED)
+    found = run([unscheduled("render-0", scheduled_message=message)], TAINTED)
     assert codes(found) == ["PEND-002"]
     assert "gpu-1 has dedicated=gpu:NoSchedule" in found[0].detail
     assert "2 of 2 Ready schedulable" in found[0].detail
 
 
 def test_matching_toleration_gives_nothing():
-    tolerated = pod("render-0", tolerations=[{"key": "dedicated", "operator": "Equal", "value": "gpu"}])
+    tolerated = unscheduled("render-0", tolerations=[{"key": "dedicated", "operator": "Equal", "value": "gpu"}])
     assert run([tolerated], TAINTED) == []
 
 
@@ -217,7 +137,7 @@ def test_toleration_rules(toleration, taint, expected):
 
 def test_prefer_no_schedule_does_not_block():
     soft = [node("w", taints=[{"key": "spot", "value": "true", "effect": "PreferNoSchedule"}])]
-    assert run([pod("web-0")], soft) == []
+    assert run([unscheduled("web-0")], soft) == []
 
 
 # ---------------------------------------------------------------- PEND-003
@@ -225,14 +145,14 @@ def test_prefer_no_schedule_does_not_block():
 def test_node_selector_matches_no_node():
     message = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: " \
               "0/2 nodes are available: 2 Preemption is not helpful for scheduling."
-    found = run([pod("ssd-0", node_selector={"disktype": "ssd"}, scheduled_message=message)], WORKERS[:2])
+    found = run([unscheduled("ssd-0", node_selector={"disktype": "ssd"}, scheduled_message=message)], WORKERS[:2])
     assert codes(found) == ["PEND-003"]
     assert "needs disktype=ssd" in found[0].detail and "worker-1, worker-2" in found[0].detail
 
 
 def test_node_selector_that_matches_gives_nothing():
     nodes = [node("worker-1", labels={"disktype": "ssd"}), node("worker-2")]
-    assert run([pod("ssd-0", node_selector={"disktype": "ssd"})], nodes) == []
+    assert run([unscheduled("ssd-0", node_selector={"disktype": "ssd"})], nodes) == []
 
 
 def affinity(*expressions):
@@ -266,24 +186,23 @@ def test_affinity_terms_are_ored_and_match_fields_use_node_name():
 
 def test_required_affinity_matching_no_node_is_pend_003():
     zone = affinity({"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1c"]})
-    found = run([pod("api-0", affinity=zone)], WORKERS[:2])
+    found = run([unscheduled("api-0", affinity=zone)], WORKERS[:2])
     assert codes(found) == ["PEND-003"]
     assert "topology.kubernetes.io/zone In eu-west-1c" in found[0].detail
 
 
 # ---------------------------------------------------------------- PEND-004
 
-CLAIM = [{"name": "data", "persistentVolumeClaim": {"claimName": "data-postgres-0"}}]
+CLAIM = ["data-postgres-0"]
 
 
 def test_pvc_pending_with_missing_storage_class():
     message = "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/2 " \
               "nodes are available: 2 Preemption is not helpful for scheduling."
-    postgres = pod("postgres-0", volumes=CLAIM, scheduled_message=message)
-    ev = event("shop", "PersistentVolumeClaim", "data-postgres-0", "ProvisioningFailed",
-               'storageclass.storage.k8s.io "fast-ssd" not found', count=7,
-               component="persistentvolume-controller")
-    found = run([postgres], WORKERS[:2], [ev], [pvc("data-postgres-0", "Pending")])
+    postgres = unscheduled("postgres-0", claims=CLAIM, scheduled_message=message)
+    ev = event("data-postgres-0", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+               kind="PersistentVolumeClaim", count=7, component="persistentvolume-controller")
+    found = run([postgres], WORKERS[:2], [ev], [pvc("data-postgres-0", phase="Pending", storage_class="fast-ssd")])
     assert codes(found) == ["PEND-004"]
     assert found[0].severity == Severity.ERROR
     assert "data-postgres-0 in phase Pending (storageClass fast-ssd, requests 10Gi)" in found[0].detail
@@ -292,16 +211,17 @@ def test_pvc_pending_with_missing_storage_class():
 
 
 def test_missing_pvc_object():
-    found = run([pod("postgres-0", volumes=CLAIM)], WORKERS[:2], [], [])
+    found = run([unscheduled("postgres-0", claims=CLAIM)], WORKERS[:2], [], [])
     assert codes(found) == ["PEND-004"] and "does not exist" in found[0].detail
 
 
 def test_bound_pvc_gives_nothing():
-    assert run([pod("postgres-0", volumes=CLAIM)], WORKERS[:2], [], [pvc("data-postgres-0", "Bound")]) == []
+    bound = pvc("data-postgres-0", phase="Bound", storage_class="fast-ssd")
+    assert run([unscheduled("postgres-0", claims=CLAIM)], WORKERS[:2], [], [bound]) == []
 
 
 def test_pvcs_unavailable_skips_pend_004():
-    pods = [pod("postgres-0", volumes=CLAIM)]
+    pods = [unscheduled("postgres-0", claims=CLAIM)]
     found = pending.diagnose(pods=frames.pods_frame(pods), containers=frames.containers_frame(pods),
                              events=None, nodes=frames.nodes_frame(WORKERS[:2]),
                              node_usage=frames.node_usage_frame(pods, WORKERS[:2]), pvcs=None)
@@ -310,12 +230,6 @@ def test_pvcs_unavailable_skips_pend_004():
 
 
 # ---------------------------------------------------------------- PEND-005
-
-def waiting(reason, message):
-    return [{"name": "app", "ready": False, "restartCount": 0, "started": False,
-             "image": "registry.example.com/shop/app:1.4.2", "imageID": "",
-             "state": {"waiting": {"reason": reason, "message": message}}}]
-
 
 IMAGE = "registry.example.com/shop/app:1.4.2"
 NOT_FOUND = (f'Failed to pull image "{IMAGE}": rpc error: code = NotFound desc = failed to pull and unpack image '
@@ -330,11 +244,10 @@ UNAUTHORIZED = (f'Failed to pull image "{IMAGE}": rpc error: code = Unknown desc
     (UNAUTHORIZED, "unauthorized", "unauthorized) and the pod has no imagePullSecrets"),
 ])
 def test_image_pull_backoff_classified_from_the_failed_event(message, kind, words):
-    stuck = pod("app-6b7f-abcde", node_name="worker-1",
-                statuses=waiting("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"'))
-    events = [event("shop", "Pod", "app-6b7f-abcde", "Failed", message, count=4, component="kubelet"),
-              event("shop", "Pod", "app-6b7f-abcde", "BackOff", f'Back-off pulling image "{IMAGE}"',
-                    count=20, type_="Normal", component="kubelet")]
+    stuck = pod("app-6b7f-abcde", phase="Pending", image=IMAGE,
+                state=waiting("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"'))
+    events = [event("app-6b7f-abcde", "Failed", message, count=4),
+              event("app-6b7f-abcde", "BackOff", f'Back-off pulling image "{IMAGE}"', count=20, type_="Normal")]
     found = run([stuck], WORKERS[:2], events)
     assert codes(found) == ["PEND-005"]
     assert found[0].evidence["pull_error"] == kind
@@ -342,9 +255,9 @@ def test_image_pull_backoff_classified_from_the_failed_event(message, kind, word
 
 
 def test_never_pull_and_invalid_name():
-    never = pod("a-0", node_name="worker-1", statuses=waiting(
+    never = pod("a-0", phase="Pending", image=IMAGE, state=waiting(
         "ErrImageNeverPull", f'Container image "{IMAGE}" is not present with pull policy of Never'))
-    invalid = pod("b-0", node_name="worker-1", image="Shop/App:latest", statuses=waiting(
+    invalid = pod("b-0", phase="Pending", image="Shop/App:latest", state=waiting(
         "InvalidImageName", 'Failed to apply default image tag "Shop/App:latest": couldn\'t parse image reference '
         '"Shop/App:latest": invalid reference format: repository name must be lowercase'))
     found = run([never, invalid], WORKERS[:2])
@@ -352,7 +265,7 @@ def test_never_pull_and_invalid_name():
 
 
 def test_pulling_container_creating_gives_nothing():
-    creating = pod("app-0", node_name="worker-1", statuses=waiting("ContainerCreating", ""))
+    creating = pod("app-0", phase="Pending", image=IMAGE, state=waiting("ContainerCreating"))
     assert run([creating], WORKERS[:2]) == []
 
 
@@ -366,7 +279,7 @@ def test_all_nodes_not_ready_or_cordoned():
     message = ("0/2 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, "
                "1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful "
                "for scheduling.")
-    found = run([pod("web-0", scheduled_message=message)], down)
+    found = run([unscheduled("web-0", scheduled_message=message)], down)
     assert codes(found) == ["PEND-006"]  # the lifecycle taint is not reported again as PEND-002
     assert "worker-1 NotReady (NodeStatusUnknown)" in found[0].detail
     assert "worker-2 Ready cordoned" in found[0].detail and "web-0" in found[0].detail
@@ -374,7 +287,7 @@ def test_all_nodes_not_ready_or_cordoned():
 
 def test_only_the_control_plane_left_is_pend_006_not_a_toleration_problem():
     nodes = [node("worker-1", ready="Unknown", reason="NodeStatusUnknown"), WORKERS[2]]
-    found = run([pod("web-0")], nodes)
+    found = run([unscheduled("web-0")], nodes)
     assert codes(found) == ["PEND-006"]
     assert "control-plane Ready control-plane (tainted NoSchedule)" in found[0].detail
 
@@ -385,13 +298,13 @@ def test_one_ready_schedulable_node_is_enough():
 
 
 def test_pods_of_interest_named_pod_or_every_pending():
-    pods = frames.pods_frame([pod("a-0"), running_pod("b-0", "worker-1", "1")])
+    pods = frames.pods_frame([unscheduled("a-0"), pod("b-0", requests={"cpu": "1", "memory": "256Mi"})])
     assert pending.pods_of_interest(pods)["name"].tolist() == ["a-0"]
     assert pending.pods_of_interest(pods, "b-0")["name"].tolist() == ["b-0"]
 
 
 def test_every_finding_is_json_ready_and_specific():
-    big = pod("analytics-0", cpu="6", scheduled_message=INSUFFICIENT)
+    big = unscheduled("analytics-0", requests={"cpu": "6", "memory": "128Mi"}, scheduled_message=INSUFFICIENT)
     for item in run([big, *BUSY], WORKERS):
         assert "analytics-0" in item.detail
         item.to_dict()  # JSON-serialisable evidence

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import yaml
 
+from factories import container_status, endpoints, event, node, pod, service, unscheduled, waiting
 from k8srun import frames, registry
 from k8srun.checks import triage
 from k8srun.errors import BundleError
@@ -16,48 +17,6 @@ from k8srun.sources import open_source, scenarios_dir
 NOW = dt.datetime(2024, 5, 14, 10, 0, tzinfo=dt.timezone.utc)
 
 
-def node(name, ready="True", reason="KubeletReady"):
-    return {"metadata": {"name": name, "labels": {}}, "spec": {},
-            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-                       "conditions": [{"type": "Ready", "status": ready, "reason": reason,
-                                       "message": "Kubelet stopped posting node status." if ready != "True"
-                                       else "kubelet is posting ready status",
-                                       "lastHeartbeatTime": "2024-05-14T09:59:00Z",
-                                       "lastTransitionTime": "2024-05-14T09:30:00Z"}]}}
-
-
-def pod(name, namespace="shop", *, phase="Running", ready=True, waiting=None, restarts=0, node_name="worker-1"):
-    state = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": "2024-05-14T09:00:00Z"}}
-    statuses = [] if phase == "Pending" and not node_name else [
-        {"name": "app", "ready": ready, "restartCount": restarts, "state": state, "image": "x", "imageID": ""}]
-    spec = {"containers": [{"name": "app", "image": "x"}]}
-    if node_name:
-        spec["nodeName"] = node_name
-    return {"metadata": {"name": name, "namespace": namespace, "labels": {"app": name.split("-")[0]}},
-            "spec": spec, "status": {"phase": phase, "containerStatuses": statuses}}
-
-
-def service(name, namespace="shop", selector=None, port=80):
-    return {"metadata": {"name": name, "namespace": namespace},
-            "spec": {"type": "ClusterIP", "clusterIP": "10.96.12.7", "selector": selector or {"app": name},
-                     "ports": [{"port": port, "targetPort": 8080, "protocol": "TCP"}]}}
-
-
-def endpoints(name, namespace="shop", ready=True, pod_name="web-0"):
-    key = "addresses" if ready else "notReadyAddresses"
-    return {"metadata": {"name": name, "namespace": namespace},
-            "subsets": [{key: [{"ip": "10.244.1.7", "nodeName": "worker-1",
-                                "targetRef": {"kind": "Pod", "name": pod_name}}],
-                         "ports": [{"port": 8080, "protocol": "TCP"}]}]}
-
-
-def event(kind, name, reason, message, *, namespace="shop", type_="Warning", count=1, last="2024-05-14T09:58:00Z"):
-    return {"metadata": {"name": f"{name}.17c9", "namespace": namespace},
-            "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
-            "reason": reason, "message": message, "type": type_, "count": count,
-            "firstTimestamp": "2024-05-14T09:00:00Z", "lastTimestamp": last, "source": {"component": "kubelet"}}
-
-
 def frames_of(pods=(), nodes=(), events=(), services=(), endpoint_objects=()):
     return {"pods": frames.pods_frame(pods), "nodes": frames.nodes_frame(nodes),
             "events": frames.events_frame(events), "services": frames.services_frame(services),
@@ -65,19 +24,15 @@ def frames_of(pods=(), nodes=(), events=(), services=(), endpoint_objects=()):
 
 
 HEALTHY = frames_of(
-    pods=[pod("web-0"), pod("coredns-5d78c9869d-abcde", "kube-system"),
-          {**pod("backup-28591200-x7k2p", phase="Succeeded", ready=False),
-           "status": {"phase": "Succeeded", "containerStatuses": [
-               {"name": "app", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
-                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}}],
+    pods=[pod("web-0"), pod("coredns-5d78c9869d-abcde", "kube-system"), pod("backup-28591200-x7k2p", phase="Succeeded")],
     nodes=[node("worker-1"), node("worker-2")],
-    events=[event("Pod", "web-0", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
+    events=[event("web-0", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
                   last="2024-05-14T06:00:00Z"),  # hours ago: history, not a suspect
-            event("Pod", "web-0", "Pulled", "Successfully pulled image \"x\"", type_="Normal")],
-    services=[service("web"), service("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, 53),
-              {"metadata": {"name": "kubernetes", "namespace": "default"},
-               "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "ports": [{"port": 443}]}}],
-    endpoint_objects=[endpoints("web"), endpoints("kube-dns", "kube-system", pod_name="coredns-5d78c9869d-abcde")])
+            event("web-0", "Pulled", "Successfully pulled image \"x\"", type_="Normal")],
+    services=[service("web"), service("kube-dns", "kube-system", selector={"k8s-app": "kube-dns"}, port=53),
+              service("kubernetes", "default", selector={}, port=443, target_port=6443, cluster_ip="10.96.0.1")],
+    endpoint_objects=[endpoints("web"),
+                      endpoints("kube-dns", "kube-system", ready=[("10.244.1.7", "coredns-5d78c9869d-abcde")])])
 
 
 def test_healthy_cluster_has_no_suspects():
@@ -92,7 +47,8 @@ def routed(kind: str) -> str:
 
 
 def test_not_ready_node_is_critical_and_points_to_node_notready():
-    state = {**HEALTHY, "nodes": frames.nodes_frame([node("worker-1"), node("worker-2", "Unknown", "NodeStatusUnknown")])}
+    state = {**HEALTHY, "nodes": frames.nodes_frame([node("worker-1"),
+                                                     node("worker-2", ready="Unknown", reason="NodeStatusUnknown")])}
     found = triage.diagnose(**state)
     assert len(found) == 1 and found[0].code == "TRIAGE-001" and found[0].severity == Severity.CRITICAL
     assert found[0].evidence["runbook"] == routed("node-not-ready")
@@ -115,7 +71,7 @@ def test_service_without_ready_endpoints_and_no_pod_points_to_service_routing():
 
 def test_service_down_because_of_its_pods_is_one_critical_suspect():
     state = frames_of(pods=[pod("web-0", ready=False)], nodes=[node("worker-1")], services=[service("web")],
-                      endpoint_objects=[endpoints("web", ready=False)])
+                      endpoint_objects=[endpoints("web", not_ready=[("10.244.1.7", "web-0")])])
     found = triage.diagnose(**state)
     assert len(found) == 1 and found[0].severity == Severity.CRITICAL
     assert found[0].evidence["runbook"] == "pod-crashloop"
@@ -132,13 +88,12 @@ def test_kube_dns_without_endpoints_points_to_dns():
 
 
 def test_pods_grouped_by_status_with_the_runbook_to_open():
-    pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12),
-            pod("api-1", waiting="CrashLoopBackOff", ready=False, restarts=9),
-            pod("report-0", phase="Pending", node_name=""),
-            {**pod("etl-0", phase="Pending"), "status": {"phase": "Pending", "initContainerStatuses": [
-                {"name": "fetch", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
-                 "state": {"waiting": {"reason": "ErrImagePull"}}}]}},
-            pod("kube-proxy-x2x9q", "kube-system", waiting="CrashLoopBackOff", ready=False, restarts=3)]
+    pods = [pod("api-0", state=waiting("CrashLoopBackOff"), restarts=12),
+            pod("api-1", state=waiting("CrashLoopBackOff"), restarts=9),
+            unscheduled("report-0"),
+            pod("etl-0", phase="Pending", init_containers=("fetch",),
+                init_statuses=[container_status("fetch", waiting("ErrImagePull"))]),
+            pod("kube-proxy-x2x9q", "kube-system", state=waiting("CrashLoopBackOff"), restarts=3)]
     state = {**HEALTHY, "pods": frames.pods_frame(pods)}
     table = triage.suspects(**state)
     rows = {r["object"]: r for _, r in table.iterrows()}
@@ -156,10 +111,11 @@ def test_pods_grouped_by_status_with_the_runbook_to_open():
 
 
 def test_recent_warning_events_on_other_objects_are_suspects():
-    events = [event("Pod", "web-0", "FailedMount", 'MountVolume.SetUp failed for volume "certs" : secret "web-tls" '
+    events = [event("web-0", "FailedMount", 'MountVolume.SetUp failed for volume "certs" : secret "web-tls" '
                     'not found', count=14),
-              event("ReplicaSet", "api-6d9f", "FailedCreate", 'Error creating: pods "api-6d9f-" is forbidden: '
-                    'exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8', count=31)]
+              event("api-6d9f", "FailedCreate", 'Error creating: pods "api-6d9f-" is forbidden: '
+                    'exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8', kind="ReplicaSet",
+                    count=31)]
     state = {**HEALTHY, "events": frames.events_frame(events)}
     table = triage.suspects(**state)
     assert table["reason"].tolist() == ["FailedCreate", "FailedMount"]  # by count
@@ -171,28 +127,28 @@ def test_recent_warning_events_on_other_objects_are_suspects():
 
 @pytest.mark.parametrize("now", [NOW, NOW.replace(tzinfo=None)], ids=["aware", "naive-utc"])
 def test_only_warnings_of_the_last_hour_are_suspects(now):
-    events = [event("Pod", "web-0", "FailedMount", 'secret "web-tls" not found', last="2024-05-14T09:58:00Z"),
-              event("Pod", "web-0", "BackOff", "Back-off restarting failed container", last="2024-05-14T08:30:00Z")]
+    events = [event("web-0", "FailedMount", 'secret "web-tls" not found', last="2024-05-14T09:58:00Z"),
+              event("web-0", "BackOff", "Back-off restarting failed container", last="2024-05-14T08:30:00Z")]
     table = triage.suspects(**{**HEALTHY, "events": frames.events_frame(events), "now": now})
     assert table["reason"].tolist() == ["FailedMount"]
 
 
 def test_events_of_an_already_suspected_pod_are_not_repeated():
-    pods = [pod("api-0", waiting="CrashLoopBackOff", ready=False, restarts=12)]
-    events = [event("Pod", "api-0", "BackOff", "Back-off restarting failed container app in pod api-0_shop(1a)",
+    pods = [pod("api-0", state=waiting("CrashLoopBackOff"), restarts=12)]
+    events = [event("api-0", "BackOff", "Back-off restarting failed container app in pod api-0_shop(1a)",
                     count=50)]
     state = {**HEALTHY, "pods": frames.pods_frame(pods), "events": frames.events_frame(events)}
     assert len(triage.diagnose(**state)) == 1
 
 
 def test_warnings_over_time_in_ten_minute_buckets():
-    events = frames.events_frame([event("Pod", "web-0", "Unhealthy", "Liveness probe failed", count=3,
+    events = frames.events_frame([event("web-0", "Unhealthy", "Liveness probe failed", count=3,
                                         last="2024-05-14T09:51:00Z"),
-                                  event("Pod", "web-1", "Unhealthy", "Liveness probe failed", count=4,
+                                  event("web-1", "Unhealthy", "Liveness probe failed", count=4,
                                         last="2024-05-14T09:58:00Z"),
-                                  event("Pod", "web-1", "BackOff", "Back-off restarting failed container", count=2,
+                                  event("web-1", "BackOff", "Back-off restarting failed container", count=2,
                                         last="2024-05-14T09:41:00Z"),
-                                  event("Pod", "web-1", "Pulled", "Successfully pulled image", type_="Normal")])
+                                  event("web-1", "Pulled", "Successfully pulled image", type_="Normal")])
     table = triage.warnings_over_time(events)
     assert [(r["bucket"].strftime("%H:%M"), r["reason"], r["events"], r["objects"]) for _, r in table.iterrows()] == [
         ("09:40", "BackOff", 2, 1), ("09:50", "Unhealthy", 7, 2)]
@@ -202,7 +158,7 @@ def test_warnings_over_time_in_ten_minute_buckets():
 def test_services_without_endpoints_table():
     table = triage.services_without_endpoints(
         frames.services_frame([service("web"), service("api")]),
-        frames.endpoints_frame([endpoints("web"), endpoints("api", ready=False, pod_name="api-0")]))
+        frames.endpoints_frame([endpoints("web"), endpoints("api", not_ready=[("10.244.1.7", "api-0")])]))
     assert table[["name", "not_ready_endpoints", "not_ready_pods"]].to_dict("records") == [
         {"name": "api", "not_ready_endpoints": 1, "not_ready_pods": ["api-0"]}]
 

@@ -8,47 +8,27 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
+from factories import container, container_status, endpoints, event, node, pod, running, terminated, waiting
 from k8srun import frames
 
 
-def pod(name="p", phase="Running", statuses=(), init_statuses=(), init=(), containers=("app",),
-        node="worker-1", deleting=False, requests=None):
-    spec = {"containers": [{"name": c, "resources": {"requests": requests or {}}} for c in containers]}
-    if init:
-        spec["initContainers"] = [{"name": c} for c in init]
-    if node:
-        spec["nodeName"] = node
-    meta = {"name": name, "namespace": "ns"}
-    if deleting:
-        meta["deletionTimestamp"] = "2026-11-20T14:00:00Z"
-    status = {"phase": phase, "containerStatuses": list(statuses)}
-    if init_statuses:
-        status["initContainerStatuses"] = list(init_statuses)
-    return {"metadata": meta, "spec": spec, "status": status}
-
-
-def cs(name="app", ready=False, **state):
-    return {"name": name, "ready": ready, "restartCount": 0, "state": state}
-
-
 @pytest.mark.parametrize("obj, expected", [
-    (pod(statuses=[cs(ready=True, running={})]), "Running"),
-    (pod(phase="Pending", node=""), "Pending"),
+    (pod(), "Running"),
+    (pod(phase="Pending", node_name=None), "Pending"),
     (pod(phase="Pending"), "ContainerCreating"),
-    (pod(phase="Pending", statuses=[cs(waiting={"reason": "ImagePullBackOff"})]), "ImagePullBackOff"),
-    (pod(statuses=[cs(waiting={"reason": "CrashLoopBackOff"})]), "CrashLoopBackOff"),
-    (pod(phase="Failed", statuses=[cs(terminated={"exitCode": 137, "reason": "OOMKilled"})]), "OOMKilled"),
-    (pod(phase="Failed", statuses=[cs(terminated={"exitCode": 2})]), "ExitCode:2"),
-    (pod(phase="Succeeded", statuses=[cs(terminated={"exitCode": 0, "reason": "Completed"})]), "Completed"),
-    (pod(phase="Pending", init=("wait",), init_statuses=[cs("wait", waiting={"reason": "CrashLoopBackOff"})]),
-     "Init:CrashLoopBackOff"),
-    (pod(phase="Pending", init=("a", "b"), init_statuses=[cs("a", terminated={"exitCode": 0}),
-                                                         cs("b", running={})]), "Init:1/2"),
-    (pod(phase="Pending", init=("a",), init_statuses=[cs("a", terminated={"exitCode": 1, "reason": "Error"})]),
+    (pod(phase="Pending", state=waiting("ImagePullBackOff")), "ImagePullBackOff"),
+    (pod(state=waiting("CrashLoopBackOff")), "CrashLoopBackOff"),
+    (pod(phase="Failed", state=terminated(137, "OOMKilled")), "OOMKilled"),
+    (pod(phase="Failed", state=terminated(2, reason="")), "ExitCode:2"),
+    (pod(phase="Succeeded"), "Completed"),
+    (pod(phase="Pending", init_containers=("wait",),
+         init_statuses=[container_status("wait", waiting("CrashLoopBackOff"))]), "Init:CrashLoopBackOff"),
+    (pod(phase="Pending", init_containers=("a", "b"),
+         init_statuses=[container_status("a", terminated(0)), container_status("b")]), "Init:1/2"),
+    (pod(phase="Pending", init_containers=("a",), init_statuses=[container_status("a", terminated(1))]),
      "Init:Error"),
-    (pod(statuses=[cs(ready=True, running={})], deleting=True), "Terminating"),
-    (pod(phase="Succeeded", statuses=[cs(terminated={"exitCode": 0, "reason": "Completed"})], deleting=True),
-     "Completed"),
+    (pod(deleting=True), "Terminating"),
+    (pod(phase="Succeeded", deleting=True), "Completed"),
 ])
 def test_pod_status_is_what_kubectl_prints(obj, expected):
     assert frames.pod_status(obj) == expected
@@ -78,26 +58,22 @@ def test_quantity_parser_never_crashes_other_than_valueerror(text):
 
 def sidecar_pod(sidecar_state, *, sidecar_ready=True, app_state=None, initialized=True):
     """A pod with a native sidecar (init container with restartPolicy Always), as the API returns it."""
-    obj = pod(statuses=[cs(ready=bool(app_state is None), **(app_state or {"running": {}}))])
-    obj["spec"]["initContainers"] = [{"name": "proxy", "restartPolicy": "Always"}]
-    obj["status"]["initContainerStatuses"] = [{"name": "proxy", "ready": sidecar_ready, "started": True,
-                                               "restartCount": 2, "state": sidecar_state}]
-    obj["status"]["conditions"] = [{"type": "Initialized", "status": str(initialized)}]
-    return obj
+    return pod(init_containers=[container("proxy", restart_policy="Always")], state=app_state,
+               init_statuses=[container_status("proxy", sidecar_state, ready=sidecar_ready, started=True, restarts=2)],
+               conditions=[{"type": "Initialized", "status": str(initialized)}])
 
 
 def test_native_sidecar_counts_like_kubectl():
-    row = frames.pods_frame([sidecar_pod({"running": {}})]).iloc[0]
+    row = frames.pods_frame([sidecar_pod(running())]).iloc[0]
     assert (row["status"], row["ready"], row["restarts"]) == ("Running", "2/2", 2)
-    row = frames.pods_frame([sidecar_pod({"running": {}}, sidecar_ready=False)]).iloc[0]
+    row = frames.pods_frame([sidecar_pod(running(), sidecar_ready=False)]).iloc[0]
     assert (row["status"], row["ready"]) == ("Running", "1/2")
-    crashing = sidecar_pod({"running": {}}, app_state={"waiting": {"reason": "CrashLoopBackOff"}})
+    crashing = sidecar_pod(running(), app_state=waiting("CrashLoopBackOff"))
     assert frames.pod_status(crashing) == "CrashLoopBackOff"
 
 
 def test_unready_container_beside_a_completed_one_is_not_ready():
-    obj = pod(statuses=[cs("app", ready=True, running={}), cs("job", terminated={"exitCode": 0, "reason": "Completed"})],
-              containers=("app", "job"))
+    obj = pod(containers=("app", "job"), statuses=[container_status("app"), container_status("job", terminated(0))])
     obj["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
     assert frames.pod_status(obj) == "NotReady"
     obj["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
@@ -105,46 +81,42 @@ def test_unready_container_beside_a_completed_one_is_not_ready():
 
 
 def test_init_restarts_count_while_initializing():
-    obj = pod(phase="Pending", init=("migrate",), init_statuses=[
-        {**cs("migrate", waiting={"reason": "CrashLoopBackOff"}), "restartCount": 4}])
+    obj = pod(phase="Pending", init_containers=("migrate",),
+              init_statuses=[container_status("migrate", waiting("CrashLoopBackOff"), restarts=4)])
     row = frames.pods_frame([obj]).iloc[0]
     assert (row["status"], row["restarts"]) == ("Init:CrashLoopBackOff", 4)
 
 
 def test_pod_request_counts_sidecars_beside_app_and_later_init_containers():
-    obj = pod(requests={"cpu": "500m"})
-    obj["spec"]["initContainers"] = [
-        {"name": "proxy", "restartPolicy": "Always", "resources": {"requests": {"cpu": "250m"}}},
-        {"name": "migrate", "resources": {"requests": {"cpu": "1"}}}]
+    obj = pod(requests={"cpu": "500m"}, init_containers=[container("proxy", restart_policy="Always",
+                                                                   requests={"cpu": "250m"}),
+                                                         container("migrate", requests={"cpu": "1"})])
     assert frames.pod_requests(obj, "cpu") == 1.25  # migrate runs beside the already started proxy
     obj["spec"]["initContainers"][1]["resources"]["requests"]["cpu"] = "100m"
     assert frames.pod_requests(obj, "cpu") == 0.75  # app + proxy
 
 
 def test_pod_request_is_max_of_init_and_sum_of_app_containers():
-    obj = pod(containers=("a", "b"), requests={"cpu": "250m", "memory": "64Mi"})
-    obj["spec"]["initContainers"] = [{"name": "i", "resources": {"requests": {"cpu": "2"}}}]
+    obj = pod(containers=("a", "b"), requests={"cpu": "250m", "memory": "64Mi"},
+              init_containers=[container("i", requests={"cpu": "2"})])
     assert frames.pod_requests(obj, "cpu") == 2.0
     assert frames.pod_requests(obj, "memory") == 128 * 2**20
 
 
 def test_node_usage_counts_only_non_terminated_pods_on_each_node():
-    nodes = [{"metadata": {"name": "worker-1"},
-              "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}]
+    nodes = [node("worker-1", cpu="4", memory="8Gi", pods="110")]
     pods = [pod("a", requests={"cpu": "1"}), pod("b", requests={"cpu": "500m"}),
-            pod("done", phase="Succeeded", requests={"cpu": "3"}), pod("elsewhere", node="worker-2")]
+            pod("done", phase="Succeeded", requests={"cpu": "3"}), pod("elsewhere", node_name="worker-2")]
     usage = frames.node_usage_frame(pods, nodes).iloc[0]
     assert (usage["pods"], usage["cpu_requested"], usage["cpu_free"], usage["pods_free"]) == (2, 1.5, 2.5, 108)
 
 
 def test_events_are_sorted_by_last_seen_with_fallbacks():
     events = [
-        {"metadata": {"namespace": "ns"}, "lastTimestamp": "2026-11-20T14:00:00Z", "reason": "late",
-         "involvedObject": {"kind": "Pod", "name": "a"}, "count": 3},
-        {"metadata": {"namespace": "ns"}, "eventTime": "2026-11-20T13:00:00.000000Z", "reason": "new-style",
-         "regarding": {"kind": "Pod", "name": "b"}, "series": {"count": 2}},
-        {"metadata": {"namespace": "ns", "creationTimestamp": "2026-11-20T12:00:00Z"}, "reason": "oldest",
-         "involvedObject": {"kind": "Node", "name": "n"}},
+        event("a", "late", last="2026-11-20T14:00:00Z", count=3),
+        event("b", "new-style", api_version="events.k8s.io/v1", event_time="2026-11-20T13:00:00.000000Z",
+              series={"count": 2}),
+        event("n", "oldest", kind="Node", last=None, count=None, created="2026-11-20T12:00:00Z"),
     ]
     frame = frames.events_frame(events)
     assert list(frame["reason"]) == ["oldest", "new-style", "late"]
@@ -163,13 +135,10 @@ def test_empty_inputs_give_empty_frames_with_the_columns():
 
 
 def test_containers_frame_joins_spec_and_status_and_config_refs():
-    obj = pod(phase="Pending", statuses=[cs(waiting={"reason": "CreateContainerConfigError",
-                                                     "message": 'configmap "cfg" not found'})])
-    obj["spec"]["containers"][0].update({
-        "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
-        "envFrom": [{"configMapRef": {"name": "cfg"}}],
-        "resources": {"limits": {"memory": "128Mi"}},
-    })
+    app = container(env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+                    env_from=[{"configMapRef": {"name": "cfg"}}], requests=None, limits={"memory": "128Mi"})
+    obj = pod(phase="Pending", containers=[app],
+              state=waiting("CreateContainerConfigError", 'configmap "cfg" not found'))
     row = frames.containers_frame([obj]).iloc[0]
     assert (row["state"], row["reason"], row["memory_limit"]) == ("waiting", "CreateContainerConfigError", 128 * 2**20)
     assert [(r["kind"], r["name"], r["key"]) for r in row["config_refs"]] == [("Secret", "db", "password"),
@@ -177,9 +146,6 @@ def test_containers_frame_joins_spec_and_status_and_config_refs():
 
 
 def test_endpoints_frame_separates_ready_and_not_ready():
-    ep = {"metadata": {"name": "web", "namespace": "ns"},
-          "subsets": [{"addresses": [{"ip": "10.244.1.5", "targetRef": {"kind": "Pod", "name": "web-a"}}],
-                       "notReadyAddresses": [{"ip": "10.244.2.7"}],
-                       "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
+    ep = endpoints("web", ready=[("10.244.1.5", "web-a")], not_ready=[("10.244.2.7", None)], port_name="http")
     frame = frames.endpoints_frame([ep])
     assert list(zip(frame["ip"], frame["ready"])) == [("10.244.1.5", True), ("10.244.2.7", False)]

@@ -9,22 +9,14 @@ import tempfile
 import pytest
 import yaml
 
+from factories import k8s_list, node, pod
 from k8srun.errors import BundleError, ParameterError
 from k8srun.sources import NoSource, SourceUnavailable, open_source
 from k8srun.sources.snapshot import SnapshotSource, parse_logs_file
 
 
-def _list(kind, items):
-    return {"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "4711"}, "items": items}
-
-
-POD = {"metadata": {"name": "api-1", "namespace": "shop", "uid": "u1"},
-       "spec": {"nodeName": "worker-1", "initContainers": [{"name": "migrate", "image": "m"}],
-                "containers": [{"name": "api", "image": "a"}, {"name": "sidecar", "image": "s"}]},
-       "status": {"phase": "Running"}}
-NODE = {"metadata": {"name": "worker-1"},
-        "status": {"conditions": [{"type": "Ready", "status": "True",
-                                   "lastHeartbeatTime": "2026-11-20T14:03:10Z"}]}}
+POD = pod("api-1", "shop", containers=("api", "sidecar"), init_containers=("migrate",))
+NODE = node("worker-1", heartbeat="2026-11-20T14:03:10Z")
 LOGS = ("==== START logs for container migrate of pod shop/api-1 ====\n"
         "migrated 3 tables\n"
         "==== END logs for container migrate of pod shop/api-1 ====\n"
@@ -40,12 +32,12 @@ def write_dump(root, fmt="json"):
     """A plain `kubectl cluster-info dump --output-directory` tree (fmt json|yaml)."""
     dump = json.dumps if fmt == "json" else yaml.safe_dump
     (root / "shop" / "api-1").mkdir(parents=True)
-    (root / f"nodes.{fmt}").write_text(dump(_list("NodeList", [NODE])))
+    (root / f"nodes.{fmt}").write_text(dump(k8s_list("NodeList", [NODE])))
     for stem, kind, items in [("events", "EventList", []), ("replication-controllers", "ReplicationControllerList", []),
                               ("services", "ServiceList", []), ("daemonsets", "DaemonSetList", []),
                               ("deployments", "DeploymentList", []), ("replicasets", "ReplicaSetList", []),
                               ("pods", "PodList", [POD])]:
-        (root / "shop" / f"{stem}.{fmt}").write_text(dump(_list(kind, items)))
+        (root / "shop" / f"{stem}.{fmt}").write_text(dump(k8s_list(kind, items)))
     (root / "shop" / "api-1" / "logs.txt").write_text(LOGS)
     return root
 

@@ -13,6 +13,7 @@ from IPython.utils.capture import capture_output
 from nbclient import NotebookClient
 from traitlets.config import Config
 
+from factories import event, k8s_list, pod
 from k8srun import widgets
 from k8srun.errors import ParameterError
 from k8srun.frames import events_frame
@@ -20,17 +21,6 @@ from k8srun.sources import NoSource
 from k8srun.sources.snapshot import SnapshotSource
 
 # ------------------------------------------------------------------ fixtures
-
-
-def _pod(name: str, phase: str, containers: list[str]) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "uid": f"uid-{name}"},
-            "spec": {"containers": [{"name": c, "image": f"example/{c}:1"} for c in containers]},
-            "status": {"phase": phase}}
-
-
-def _pod_list(pods: list[dict]) -> str:
-    return json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods})
 
 
 def _logs_file(namespace: str, pod: str, blocks: dict[str, str]) -> str:
@@ -47,14 +37,14 @@ SIDECAR_CURRENT = "".join(f"sidecar line {i}\n" for i in range(1, 301))
 @pytest.fixture
 def bundle(tmp_path: Path) -> SnapshotSource:
     """A kubectl cluster-info dump layout: two namespaces, one pod with a previous run."""
-    (tmp_path / "nodes.json").write_text(json.dumps({"kind": "NodeList", "items": []}))
+    (tmp_path / "nodes.json").write_text(json.dumps(k8s_list("NodeList", [])))
     shop = tmp_path / "shop"
     shop.mkdir()
-    (shop / "pods.json").write_text(_pod_list([
-        _pod("web-7d4b9c-abcde", "Running", ["web", "sidecar"]),
-        _pod("db-0", "Pending", ["db"]),
-        _pod("batch-1", "Succeeded", ["batch"]),
-    ]))
+    (shop / "pods.json").write_text(json.dumps(k8s_list("PodList", [
+        pod("web-7d4b9c-abcde", containers=("web", "sidecar")),
+        pod("db-0", phase="Pending", containers=("db",)),
+        pod("batch-1", phase="Succeeded", containers=("batch",)),
+    ])))
     (shop / "web-7d4b9c-abcde").mkdir()
     (shop / "web-7d4b9c-abcde" / "logs.txt").write_text(_logs_file(
         "shop", "web-7d4b9c-abcde", {"web": WEB_CURRENT, "sidecar": SIDECAR_CURRENT}))
@@ -62,36 +52,28 @@ def bundle(tmp_path: Path) -> SnapshotSource:
         "shop", "web-7d4b9c-abcde", {"web": WEB_PREVIOUS}))
     default = tmp_path / "default"
     default.mkdir()
-    (default / "pods.json").write_text(_pod_list([_pod("hello", "Running", ["hello"])]))
+    hello = pod("hello", "default", containers=("hello",))
+    (default / "pods.json").write_text(json.dumps(k8s_list("PodList", [hello])))
     source = SnapshotSource(tmp_path)
     yield source
     source.close()
 
 
-def _event(reason: str, type_: str, kind: str, name: str, message: str, last: str, count: int = 1) -> dict:
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{name}.{reason}", "namespace": "shop"},
-            "involvedObject": {"kind": kind, "name": name, "namespace": "shop"},
-            "reason": reason, "type": type_, "message": message, "count": count,
-            "firstTimestamp": "2024-05-01T09:00:00Z", "lastTimestamp": last,
-            "source": {"component": "kubelet"}}
-
-
 @pytest.fixture
 def events():
     return events_frame([
-        _event("Scheduled", "Normal", "Pod", "web-7d4b9c-abcde", "Successfully assigned shop/web-7d4b9c-abcde",
-               "2024-05-01T09:00:00Z"),
-        _event("BackOff", "Warning", "Pod", "web-7d4b9c-abcde",
-               "Back-off restarting failed container web in pod web-7d4b9c-abcde_shop(uid)",
-               "2024-05-01T09:30:00Z", count=12),
-        _event("FailedScheduling", "Warning", "Pod", "db-0",
-               "0/3 nodes are available: 3 Insufficient memory. preemption: <none> & nothing",
-               "2024-05-01T09:20:00Z", count=4),
-        _event("Pulled", "Normal", "Pod", "web-7d4b9c-abcde", 'Container image "example/web:1" already present',
-               "2024-05-01T09:10:00Z"),
-        _event("ScalingReplicaSet", "Normal", "Deployment", "web", "Scaled up replica set web-7d4b9c to 1",
-               "2024-05-01T08:59:00Z"),
+        event("web-7d4b9c-abcde", "Scheduled", "Successfully assigned shop/web-7d4b9c-abcde", type_="Normal",
+              last="2024-05-01T09:00:00Z"),
+        event("web-7d4b9c-abcde", "BackOff",
+              "Back-off restarting failed container web in pod web-7d4b9c-abcde_shop(uid)",
+              last="2024-05-01T09:30:00Z", count=12),
+        event("db-0", "FailedScheduling",
+              "0/3 nodes are available: 3 Insufficient memory. preemption: <none> & nothing",
+              last="2024-05-01T09:20:00Z", count=4),
+        event("web-7d4b9c-abcde", "Pulled", 'Container image "example/web:1" already present', type_="Normal",
+              last="2024-05-01T09:10:00Z"),
+        event("web", "ScalingReplicaSet", "Scaled up replica set web-7d4b9c to 1", kind="Deployment", type_="Normal",
+              last="2024-05-01T08:59:00Z"),
     ])
 
 
