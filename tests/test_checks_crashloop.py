@@ -11,9 +11,9 @@ import factories
 from factories import container, container_status, running, terminated, waiting
 from k8srun import frames
 from k8srun.checks import crashloop
-from k8srun.errors import BundleError
 from k8srun.model import Severity
-from k8srun.sources import open_source, scenarios_dir
+from k8srun.sources import scenarios_dir
+from k8srun.session import diagnose_runbook
 
 LIVENESS = {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"}, "initialDelaySeconds": 10,
             "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3}
@@ -266,29 +266,9 @@ def test_named_pod_and_container_filter():
 # ------------------------------------------------------------- scenarios
 
 def scenario_findings(name):
-    """Load a built-in scenario, gather what pod-crashloop gathers (logs too), diagnose; (spec, findings)."""
+    """Run pod-crashloop's own gather + diagnose on a built-in scenario (what the notebook does); (spec, findings)."""
     spec = yaml.safe_load((scenarios_dir() / name / "scenario.yaml").read_text())
-    namespace = spec.get("namespace") or "default"
-    with open_source(f"scenario:{name}") as source:
-        raw_pods = source.list("pods", namespace)
-        containers = frames.containers_frame(raw_pods)
-        logs = {}
-        for previous in (True, False):
-            logs[previous] = {}
-            for _, row in containers.iterrows():
-                try:
-                    text = source.logs(namespace, row["pod"], row["container"], previous=previous, tail_lines=200)
-                except BundleError:
-                    text = None
-                logs[previous][(row["pod"], row["container"])] = text
-        try:
-            endpoints = frames.endpoints_frame(source.list("endpoints", namespace))
-        except BundleError:
-            endpoints = None
-        found = crashloop.diagnose(pods=frames.pods_frame(raw_pods), containers=containers,
-                                   events=frames.events_frame(source.list("events", namespace)),
-                                   previous_logs=logs[True], current_logs=logs[False], endpoints=endpoints)
-    return spec, found
+    return spec, diagnose_runbook("pod-crashloop", source=f"scenario:{name}").findings
 
 
 def test_scenario_expected_codes():

@@ -10,9 +10,9 @@ import yaml
 from factories import event, node, pod, pvc, unscheduled, waiting
 from k8srun import frames
 from k8srun.checks import pending
-from k8srun.errors import BundleError
 from k8srun.model import Severity
-from k8srun.sources import open_source, scenarios_dir
+from k8srun.sources import scenarios_dir
+from k8srun.session import diagnose_runbook
 
 def run(pods, nodes, events=(), pvcs=(), pod_name=""):
     return pending.diagnose(pods=frames.pods_frame(pods), containers=frames.containers_frame(pods),
@@ -314,22 +314,9 @@ def test_every_finding_is_json_ready_and_specific():
 # ------------------------------------------------------------- scenarios
 
 def scenario_findings(name):
-    """Load a built-in scenario, build the frames pod-pending gathers, diagnose; (spec, findings)."""
+    """Run pod-pending's own gather + diagnose on a built-in scenario (what the notebook does); (spec, findings)."""
     spec = yaml.safe_load((scenarios_dir() / name / "scenario.yaml").read_text())
-    namespace = spec.get("namespace") or "default"
-    with open_source(f"scenario:{name}") as source:
-        raw_pods = source.list("pods", namespace)
-        every_pod = source.list("pods")
-        nodes = source.list("nodes")
-        try:
-            pvcs = frames.pvcs_frame(source.list("persistentvolumeclaims", namespace))
-        except BundleError:
-            pvcs = None
-        found = pending.diagnose(pods=frames.pods_frame(raw_pods), containers=frames.containers_frame(raw_pods),
-                                 events=frames.events_frame(source.list("events", namespace)),
-                                 nodes=frames.nodes_frame(nodes), node_usage=frames.node_usage_frame(every_pod, nodes),
-                                 pvcs=pvcs)
-    return spec, found
+    return spec, diagnose_runbook("pod-pending", source=f"scenario:{name}").findings
 
 
 @pytest.mark.parametrize("name", ["pod-pending", "pending-no-nodes"])

@@ -10,9 +10,9 @@ import yaml
 from factories import container_status, endpoints, event, node, pod, service, unscheduled, waiting
 from k8srun import frames, registry
 from k8srun.checks import triage
-from k8srun.errors import BundleError
 from k8srun.model import Severity
-from k8srun.sources import open_source, scenarios_dir
+from k8srun.sources import scenarios_dir
+from k8srun.session import Session
 
 NOW = dt.datetime(2024, 5, 14, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -171,17 +171,9 @@ def test_missing_evidence_is_skipped_not_guessed():
 # ------------------------------------------------------------- scenarios
 
 def scenario_state(name):
-    """Load a built-in scenario and build the cluster-wide frames triage gathers; (spec, frames)."""
+    """The frames triage's own gather reads from a built-in scenario (what the notebook does); (spec, frames)."""
     spec = yaml.safe_load((scenarios_dir() / name / "scenario.yaml").read_text())
-    with open_source(f"scenario:{name}") as source:
-        state = {"pods": frames.pods_frame(source.list("pods")), "nodes": frames.nodes_frame(source.list("nodes")),
-                 "events": frames.events_frame(source.list("events")),
-                 "services": frames.services_frame(source.list("services")), "now": source.now()}
-        try:
-            state["endpoints"] = frames.endpoints_frame(source.list("endpoints"))
-        except BundleError:
-            state["endpoints"] = None
-    return spec, state
+    return spec, Session.start("triage", source=f"scenario:{name}", show=False).gather()
 
 
 def test_scenario_expected_codes_and_next_runbooks():
