@@ -5,8 +5,17 @@ Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
 - ``RUNBOOK.ipynb``         the executed notebook (papermill output)
 - ``RUNBOOK.html``          the report: code hidden, findings table first
                             (highest severity first), then the evidence
-- ``RUNBOOK.findings.json`` ``[{"code", "severity", "title", "detail",
-                            "evidence", "remedy", "runbook", "doc"}, ...]``
+- ``RUNBOOK.findings.json`` the object of SPEC.md::
+
+      {"runbook", "source", "parameters", "captured_at", "k8srun_version",
+       "findings": [{"code", "severity", "title", "detail", "evidence",
+                     "remedy", "runbook", "doc"}, ...],
+       "not_checked": [{"code", "check", "reason"}, ...],
+       "unavailable": [{"what", "where", "reason"}, ...],
+       "error": null | "one line: where the run stopped"}
+
+  ``not_checked`` comes from the summary's checks table; when the run
+  stopped before it, every code of the runbook is listed as not checked.
 
 Findings are read back from the executed notebook's outputs (mime type
 ``application/vnd.k8srun.findings+json``), so a cell that fails half-way
@@ -14,7 +23,8 @@ still leaves a report with what was found before it, and a visible error.
 
 Exit codes: 0 the runbook ran (whatever it found); 1 a cell failed (report
 still written); 2 it could not run (bad parameter, unknown runbook); 3
-``--fail-on SEVERITY`` and a finding at or above it exists.
+``--fail-on SEVERITY`` and a finding at or above it exists, or
+``--fail-on-unchecked`` and a check could not run.
 """
 
 from __future__ import annotations
@@ -33,10 +43,10 @@ from typing import Any, Iterator
 import nbformat
 import yaml
 
-from . import registry
+from . import __version__, registry
 from .errors import ParameterError, RunbookError
-from .model import Finding, Severity, Unavailable, sort_findings
-from .session import FINDINGS_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, findings_html
+from .model import Finding, Severity, Unavailable, catalogue, sort_findings
+from .session import CHECKS_MIME, FINDINGS_MIME, REPORT_DIR_ENV, RUN_MIME, UNAVAILABLE_MIME, findings_html
 from .tables import html_table
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
@@ -52,7 +62,17 @@ class RunResult:
     findings_json: Path
     findings: list[Finding] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
+    not_checked: list[dict] = field(default_factory=list)
+    run: dict = field(default_factory=dict)
     error: str | None = None  # one line when a cell failed
+
+    def document(self) -> dict:
+        """The findings.json object (module doc)."""
+        return {"runbook": self.runbook, "source": self.run.get("source", ""),
+                "parameters": self.run.get("parameters", {}), "captured_at": self.run.get("captured_at", ""),
+                "k8srun_version": __version__, "findings": [f.to_dict() for f in self.findings],
+                "not_checked": self.not_checked, "unavailable": [u.to_dict() for u in self.unavailable],
+                "error": self.error}
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
@@ -157,6 +177,30 @@ def _kernel_env(report_dir: Path) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def not_checked(notebook: nbformat.NotebookNode, runbook: registry.Runbook, error: str | None) -> list[dict]:
+    """Checks that could not run: NOT CHECKED rows of the last checks table shown, or every code
+    of the runbook when no checks table was shown (the run stopped before its summary)."""
+    table = None
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            table = output.get("data", {}).get(CHECKS_MIME, table)
+    if table is None:
+        reason = f"the runbook stopped before its checks ran ({error})" if error else "no checks table was shown"
+        return [{"code": code, "check": info.title, "reason": reason}
+                for code, info in catalogue().items() if code in runbook.requires]
+    return [{"code": row["code"], "check": row["check"], "reason": row["note"]}
+            for row in table if row["status"] == "NOT CHECKED"]
+
+
+def run_identity(notebook: nbformat.NotebookNode) -> dict:
+    """The runbook/source/parameters/captured_at the header showed (empty when it never ran)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if RUN_MIME in output.get("data", {}):
+                return dict(output["data"][RUN_MIME])
+    return {}
+
+
 def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavailable]]:
     """Findings and unavailable rows displayed by the notebook's cells."""
     found: list[Finding] = []
@@ -232,9 +276,10 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
             nbformat.write(partial, str(result.notebook))
     executed = nbformat.read(str(result.notebook), as_version=4)
     result.findings, result.unavailable = collect(executed)
-    result.findings_json.write_text(
-        json.dumps([f.to_dict() for f in result.findings], indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8")
+    result.not_checked = not_checked(executed, runbook, result.error)
+    result.run = run_identity(executed) or {"parameters": parameters}
+    result.findings_json.write_text(json.dumps(result.document(), indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
     result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
                                        result.error), encoding="utf-8")
     return result
@@ -252,6 +297,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", metavar="DIR", help="report folder (default reports/<UTC timestamp>/)")
     parser.add_argument("--fail-on", metavar="SEVERITY", type=_severity,
                         help="exit 3 if a finding at or above SEVERITY exists (info|warning|error|critical)")
+    parser.add_argument("--fail-on-unchecked", action="store_true",
+                        help="exit 3 if a check could not run (NOT CHECKED: its evidence was unavailable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -279,6 +326,9 @@ def main(args) -> int:
           + (f"; {len(result.unavailable)} evidence unavailable" if result.unavailable else ""))
     for finding in result.findings:
         print(f"  [{finding.severity}] {finding.code} {finding.detail}")
+    if result.not_checked:
+        print(f"{len(result.not_checked)} check(s) could not run: "
+              + ", ".join(row["code"] for row in result.not_checked) + f" (see {result.findings_json})")
     print(f"notebook: {result.notebook}")
     print(f"findings: {result.findings_json}")
     print(f"report: {result.html}")
@@ -287,5 +337,7 @@ def main(args) -> int:
               file=sys.stderr)
         return EXIT_CELL_FAILED
     if args.fail_on is not None and worst is not None and worst >= args.fail_on:
+        return EXIT_FAIL_ON
+    if args.fail_on_unchecked and result.not_checked:
         return EXIT_FAIL_ON
     return EXIT_OK

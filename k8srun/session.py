@@ -54,6 +54,10 @@ REPORT_DIR_ENV = "K8SRUN_REPORT_DIR"
 
 FINDINGS_MIME = "application/vnd.k8srun.findings+json"
 UNAVAILABLE_MIME = "application/vnd.k8srun.unavailable+json"
+#: the run's identity (runbook, source, parameters, captured_at), shown by the header
+RUN_MIME = "application/vnd.k8srun.run+json"
+#: the checks table (code, check, status, note), shown by the summary
+CHECKS_MIME = "application/vnd.k8srun.checks+json"
 
 #: resource plural -> the evidence name checks use in REQUIRES
 _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
@@ -186,9 +190,13 @@ class Session:
             lines.append(f"<b>cluster</b> {html.escape(version)}")
         shown = {k: v for k, v in self.parameters.items() if k != "source"}
         lines.append("<b>parameters</b> " + html.escape(json.dumps(shown, default=str)))
+        run = {"runbook": self.runbook, "source": str(meta.get("description", "")),
+               "parameters": json.loads(json.dumps(self.parameters, default=str)),
+               "captured_at": str(meta.get("captured_at") or "")}
         _display({"text/html": "<br>".join(lines),
                   "text/plain": "\n".join(html.unescape(l.replace("<b>", "").replace("</b>", ""))
-                                          for l in lines)})
+                                          for l in lines),
+                  RUN_MIME: run})
 
     # ---------------------------------------------------------- gather
     def note_unavailable(self, what: str, reason: str, where: str | None = None, *,
@@ -528,14 +536,16 @@ class Session:
 
     def summary(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:
         """Show every finding (highest severity first), checks and unavailable rows."""
+        checks = self.checks_table(requires)
         parts = ["<h3>Findings</h3>", findings_html(self.findings),
-                 "<h3>Checks</h3>", html_table(self.checks_table(requires))]
+                 "<h3>Checks</h3>", html_table(checks)]
         if self.unavailable:
             rows = pd.DataFrame([u.to_dict() for u in self.unavailable])
             parts += ["<h3>Evidence unavailable</h3>", html_table(rows)]
         worst = self.worst()
         verdict = f"{len(self.findings)} finding(s), worst: {worst}" if worst else "no findings"
-        _display({"text/html": "".join(parts), "text/plain": verdict})
+        _display({"text/html": "".join(parts), "text/plain": verdict,
+                  CHECKS_MIME: checks.to_dict("records")})
         return findings_frame(self.findings)
 
     def worst(self) -> Severity | None:
@@ -611,4 +621,4 @@ def diagnose_runbook(runbook: str, **values: Any) -> Session:
     return session
 
 
-__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "REPORT_DIR_ENV", "diagnose_runbook", "findings_html"]
+__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "RUN_MIME", "CHECKS_MIME", "REPORT_DIR_ENV", "diagnose_runbook", "findings_html"]

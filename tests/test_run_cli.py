@@ -32,7 +32,7 @@ def run(*args, cwd=None):
 
 
 def codes(path: Path) -> set[str]:
-    return {f["code"] for f in json.loads(path.read_text())}
+    return {f["code"] for f in json.loads(path.read_text())["findings"]}
 
 
 def scenario(name: str) -> dict:
@@ -79,7 +79,13 @@ def test_every_runbook_runs_on_its_scenario_and_reports_its_codes(runbook, tmp_p
 
 def test_findings_json_matches_the_spec_shape(tmp_path):
     assert run("run", "pod-pending", "--out", str(tmp_path), "--no-progress").returncode == 0
-    findings = json.loads((tmp_path / "pod-pending.findings.json").read_text())
+    document = json.loads((tmp_path / "pod-pending.findings.json").read_text())
+    assert set(document) == {"runbook", "source", "parameters", "captured_at", "k8srun_version", "findings",
+                             "not_checked", "unavailable", "error"}
+    assert document["runbook"] == "pod-pending" and document["source"] == "scenario:pod-pending"
+    assert document["parameters"]["namespace"] == "shop" and document["not_checked"] == []
+    assert document["captured_at"].startswith("2026-11-20") and document["error"] is None
+    findings = document["findings"]
     assert findings and all(
         set(f) >= {"code", "severity", "title", "detail", "evidence", "remedy", "runbook"} for f in findings)
     severities = [f["severity"] for f in findings]
@@ -167,8 +173,19 @@ def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
     result = run("run", "pod-pending", "-p", "source", "none", "--out", str(tmp_path), "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "skipped" in (tmp_path / "pod-pending.html").read_text()
-    # no cluster means nothing was looked at: no finding may come from the empty tables
+    # no cluster means nothing was looked at: no finding may come from the empty tables ...
     assert codes(tmp_path / "pod-pending.findings.json") == set()
+    # ... and every check says it could not run, in findings.json and on the last lines
+    document = json.loads((tmp_path / "pod-pending.findings.json").read_text())
+    assert {row["code"] for row in document["not_checked"]} == {f"PEND-00{i}" for i in range(1, 7)}
+    assert all("evidence unavailable" in row["reason"] for row in document["not_checked"])
+    assert "6 check(s) could not run" in result.stdout
+    strict = run("run", "pod-pending", "-p", "source", "none", "--fail-on-unchecked", "--out", str(tmp_path / "s"),
+                 "--no-progress")
+    assert strict.returncode == EXIT_FAIL_ON, strict.stdout + strict.stderr
+    healthy = run("run", "pod-pending", "-p", "source", "scenario:healthy", "--fail-on-unchecked",
+                  "--out", str(tmp_path / "h"), "--no-progress")
+    assert healthy.returncode == EXIT_OK, healthy.stdout + healthy.stderr
 
 
 def _write_runbook(books: Path, name: str, *cells: str, monkeypatch) -> None:
