@@ -168,7 +168,13 @@ class Runbook:
 
     @property
     def requires(self) -> dict[str, list[str]]:
+        """code -> evidence without which the code is NOT CHECKED (the checks module's ``REQUIRES``)."""
         return getattr(self.checks, "REQUIRES", {})
+
+    @property
+    def partial(self) -> dict[str, list[str]]:
+        """code -> evidence without which the code is checked only in part (the module's ``PARTIAL``)."""
+        return getattr(self.checks, "PARTIAL", {})
 
     @property
     def notebook(self) -> Path:

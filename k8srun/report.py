@@ -10,7 +10,7 @@ Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
       {"runbook", "source", "parameters", "captured_at", "k8srun_version",
        "findings": [{"code", "severity", "title", "detail", "evidence",
                      "remedy", "runbook", "doc"}, ...],
-       "not_checked": [{"code", "check", "reason"}, ...],
+       "not_checked": [{"code", "check", "reason"[, "partly": true]}, ...],
        "unavailable": [{"what", "where", "reason"}, ...],
        "error": null | "one line: where the run stopped"}
 
@@ -188,8 +188,9 @@ def not_checked(notebook: nbformat.NotebookNode, runbook: registry.Runbook, erro
         reason = f"the runbook stopped before its checks ran ({error})" if error else "no checks table was shown"
         return [{"code": code, "check": info.title, "reason": reason}
                 for code, info in catalogue().items() if code in runbook.requires]
-    return [{"code": row["code"], "check": row["check"], "reason": row["note"]}
-            for row in table if row["status"] == "NOT CHECKED"]
+    return [{"code": row["code"], "check": row["check"], "reason": row["note"],
+             **({"partly": True} if row["status"] != "NOT CHECKED" else {})}
+            for row in table if row["status"] in ("NOT CHECKED", "PARTIAL") or row["note"]]
 
 
 def run_identity(notebook: nbformat.NotebookNode) -> dict:
@@ -326,9 +327,13 @@ def main(args) -> int:
           + (f"; {len(result.unavailable)} evidence unavailable" if result.unavailable else ""))
     for finding in result.findings:
         print(f"  [{finding.severity}] {finding.code} {finding.detail}")
-    if result.not_checked:
-        print(f"{len(result.not_checked)} check(s) could not run: "
-              + ", ".join(row["code"] for row in result.not_checked) + f" (see {result.findings_json})")
+    unchecked = [row["code"] for row in result.not_checked if not row.get("partly")]
+    partly = [row["code"] for row in result.not_checked if row.get("partly")]
+    if unchecked:
+        print(f"{len(unchecked)} check(s) could not run: {', '.join(unchecked)} (evidence unavailable; "
+              f"see {result.findings_json})")
+    if partly:
+        print(f"{len(partly)} check(s) ran only in part: {', '.join(partly)} (see {result.findings_json})")
     print(f"notebook: {result.notebook}")
     print(f"findings: {result.findings_json}")
     print(f"report: {result.html}")

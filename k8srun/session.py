@@ -515,20 +515,31 @@ class Session:
 
     # --------------------------------------------------------- summary
     def checks_table(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:
-        """One row per code of this runbook: FOUND, OK, or NOT CHECKED (why)."""
+        """One row per code of this runbook: FOUND, OK, PARTIAL or NOT CHECKED (why).
+
+        ``REQUIRES`` evidence missing makes a code NOT CHECKED; the checks
+        module's ``PARTIAL`` evidence (what a code can do without, in part)
+        missing makes it PARTIAL, and NOT CHECKED when all of it is missing.
+        """
         requires = self.spec.requires if requires is None else requires
+        partial = self.spec.partial if requires is self.spec.requires else {}
         found = {f.code for f in self.findings}
         rows = []
         for code, info in catalogue().items():
             if code not in requires:
                 continue
             lacking = [r for r in requires[code] if r in self.missing_evidence]
+            some = partial.get(code, [])
+            lacking_some = [r for r in some if r in self.missing_evidence]
             if code in found:
-                status, note = "FOUND", ""
+                status = "FOUND"
+                note = f"partly checked, evidence unavailable: {', '.join(lacking_some)}" if lacking_some else ""
             elif code in self.failed_codes:
                 status, note = "NOT CHECKED", self.failed_codes[code]
-            elif lacking:
-                status, note = "NOT CHECKED", f"evidence unavailable: {', '.join(lacking)}"
+            elif lacking or (some and len(lacking_some) == len(some)):
+                status, note = "NOT CHECKED", f"evidence unavailable: {', '.join(lacking + lacking_some)}"
+            elif lacking_some:
+                status, note = "PARTIAL", f"checked without: {', '.join(lacking_some)} (evidence unavailable)"
             else:
                 status, note = "OK", ""
             rows.append({"code": code, "check": info.title, "status": status, "note": note})

@@ -106,6 +106,17 @@ def test_pod_pending_on_a_plain_kubectl_dump_in_json_and_yaml(tmp_path):
         assert "persistentvolumeclaims not in this bundle" in (out / "pod-pending.html").read_text()
 
 
+def test_triage_on_a_plain_dump_ranks_what_it_has_and_says_what_it_could_not_check(tmp_path):
+    dump = plain_dump("triage", tmp_path / "dump")
+    result = run("run", "triage", "-p", "source", str(dump), "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "triage.findings.json").read_text())
+    assert any("NotReady" in f["detail"] for f in document["findings"])  # nodes and pods are in a plain dump
+    partly = {row["code"]: row for row in document["not_checked"]}
+    assert partly["TRIAGE-001"]["partly"] and "endpoints" in partly["TRIAGE-001"]["reason"]
+    assert "1 check(s) ran only in part: TRIAGE-001" in result.stdout
+
+
 def test_relative_source_and_kubeconfig_resolve_against_the_callers_folder(tmp_path):
     """papermill runs the kernel elsewhere; `-p source ./dump` and KUBECONFIG=kc.yaml still mean the caller's files."""
     plain_dump("pod-pending", tmp_path / "dump")

@@ -11,7 +11,12 @@ read a source. Each module exposes
   :class:`k8srun.session.Session` records as missing) without which a code
   cannot be decided, so the report tells "not checked: evidence unavailable"
   from "OK". Evidence that only sharpens a finding (logs, events for
-  computed checks) is not listed.
+  computed checks) is not listed;
+- optionally ``PARTIAL: dict[code, list[str]]`` — evidence a code can do
+  without, in part: when some is missing the code reads PARTIAL (when all
+  of it is missing, NOT CHECKED), and ``gather`` passes ``None`` for it so
+  ``diagnose`` skips what depends on it (triage on a plain dump without
+  Endpoints still ranks pods, nodes and events).
 
 Helpers shared by the modules: events of one object,
 small event rows and log tails for evidence.

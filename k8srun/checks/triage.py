@@ -60,7 +60,10 @@ RUNBOOK = Runbook(
     every_namespace_by_default=True,
 )
 
-REQUIRES: dict[str, list[str]] = {"TRIAGE-001": ["pods", "nodes", "events", "services", "endpoints"]}
+#: triage ranks what it has: each kind of suspect needs only its own evidence (a plain
+#: ``kubectl cluster-info dump`` has no Endpoints: Service suspects are then not looked for)
+REQUIRES: dict[str, list[str]] = {"TRIAGE-001": []}
+PARTIAL: dict[str, list[str]] = {"TRIAGE-001": ["pods", "nodes", "events", "services", "endpoints"]}
 
 #: every kind of suspect triage raises; runbooks route them with ``Runbook(triage=(kind, ...))``
 SUSPECT_KINDS = ("node-not-ready", "service-without-endpoints", "cluster-dns-down", "pods-pending",
@@ -345,8 +348,11 @@ def suspects(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: p
 def gather(rb) -> dict:
     """Every frame :func:`diagnose` takes, read through the session ``rb``; namespace "" = all."""
     scope = rb.namespace or None
-    return {"pods": rb.pods(scope), "nodes": rb.nodes(), "events": rb.events(scope),
-            "services": rb.services(scope), "endpoints": rb.endpoints(scope), "now": rb.source.now()}
+    gathered = {"pods": rb.pods(scope), "nodes": rb.nodes(), "events": rb.events(scope),
+                "services": rb.services(scope), "endpoints": rb.endpoints(scope)}
+    # evidence that could not be had is None: its suspects are not looked for (never "none found")
+    return {**{name: None if name in rb.missing_evidence else frame for name, frame in gathered.items()},
+            "now": rb.source.now()}
 
 
 def diagnose(*, pods: pd.DataFrame | None, nodes: pd.DataFrame | None, events: pd.DataFrame | None,
