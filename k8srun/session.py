@@ -104,6 +104,8 @@ class Session:
         self._findings: dict[str, list[Finding]] = {}
         #: evidence names (as in a checks module's REQUIRES) that could not be had
         self.missing_evidence: set[str] = set()
+        #: evidence that was had only in part (a capture could not read one namespace)
+        self.incomplete_evidence: set[str] = set()
         #: code -> why its check did not run to the end (the check raised)
         self.failed_codes: dict[str, str] = {}
         self._target: Target | None = None
@@ -172,6 +174,7 @@ class Session:
         if (namespace, pod) != (self.parameters.get("namespace"), self.parameters.get("pod", "")):
             self._findings.clear()
             self.missing_evidence.clear()
+            self.incomplete_evidence.clear()
             self.failed_codes.clear()
             self.unavailable.clear()
         self.parameters.update(namespace=namespace, pod=pod)
@@ -236,6 +239,9 @@ class Session:
             where = f" in namespace {namespace}" if namespace else ""
             try:
                 self._objects[key] = self.source.list(resource, namespace)
+                for what, why in self.source.gaps(resource, namespace):
+                    self.incomplete_evidence.add(_EVIDENCE_NAME.get(resource, resource))
+                    self.note_unavailable(what, why)
             except K8srunError as exc:
                 self._objects[key] = None
                 self.object_errors[key] = str(exc)
@@ -531,12 +537,14 @@ class Session:
             lacking = [r for r in requires[code] if r in self.missing_evidence]
             some = partial.get(code, [])
             lacking_some = [r for r in some if r in self.missing_evidence]
+            lacking_some += [r for r in (*requires[code], *some)
+                             if r in self.incomplete_evidence and r not in self.missing_evidence]
             if code in found:
                 status = "FOUND"
                 note = f"partly checked, evidence unavailable: {', '.join(lacking_some)}" if lacking_some else ""
             elif code in self.failed_codes:
                 status, note = "NOT CHECKED", self.failed_codes[code]
-            elif lacking or (some and len(lacking_some) == len(some)):
+            elif lacking or (some and all(r in self.missing_evidence for r in some)):
                 status, note = "NOT CHECKED", f"evidence unavailable: {', '.join(lacking + lacking_some)}"
             elif lacking_some:
                 status, note = "PARTIAL", f"checked without: {', '.join(lacking_some)} (evidence unavailable)"

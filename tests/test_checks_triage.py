@@ -125,6 +125,13 @@ def test_recent_warning_events_on_other_objects_are_suspects():
     assert "kubectl describe replicaset api-6d9f" in found[0].detail and found[0].severity == Severity.WARNING
 
 
+def test_a_warning_without_any_timestamp_is_a_suspect_not_dropped_as_old():
+    undated = event("web-0", "FailedMount", 'secret "web-tls" not found', first=None, last=None)
+    del undated["metadata"]["creationTimestamp"]  # nothing left to date it by
+    found = triage.diagnose(**{**HEALTHY, "events": frames.events_frame([undated]), "now": NOW})
+    assert len(found) == 1 and "(1 without a timestamp)" in found[0].detail
+
+
 @pytest.mark.parametrize("now", [NOW, NOW.replace(tzinfo=None)], ids=["aware", "naive-utc"])
 def test_only_warnings_of_the_last_hour_are_suspects(now):
     events = [event("web-0", "FailedMount", 'secret "web-tls" not found', last="2024-05-14T09:58:00Z"),

@@ -209,3 +209,23 @@ def test_widgets_read_through_the_session_cache():
     rb.source.list = lambda *a, **k: calls.append(a) or original(*a, **k)
     assert rb.reader.list("pods", rb.namespace)  # cached: the source is not asked again
     assert calls == []
+
+
+def test_what_a_capture_could_not_read_is_shown_and_makes_the_check_partial(tmp_path):
+    """A 403 on one namespace during capture: that namespace's pods are missing, not "healthy"."""
+    import shutil
+
+    from bundles import write_bundle
+
+    root = write_bundle(tmp_path / "b")
+    info = json.loads((root / "k8srun.json").read_text())
+    info["errors"] = [{"what": "pods in namespace shop", "error": "403 Forbidden: pods is forbidden"}]
+    (root / "k8srun.json").write_text(json.dumps(info))
+    shutil.rmtree(root / "shop", ignore_errors=True)
+    (root / "shop").mkdir()
+    (root / "shop" / "events.json").write_text('{"kind": "EventList", "items": []}')
+    rb = Session.start("triage", source=str(root), show=False)
+    rb.diagnose()
+    assert any(u.what == "pods in namespace shop" and "403" in u.reason for u in rb.unavailable)
+    row = rb.checks_table().iloc[0]
+    assert row["status"] in ("FOUND", "PARTIAL") and "pods" in row["note"]

@@ -284,7 +284,8 @@ def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects:
     if now is not None:
         since = pd.Timestamp(now) - RECENT
         since = since.tz_localize("UTC") if since.tzinfo is None else since  # a naive now is UTC
-        warnings = warnings[warnings["last_seen"] >= since]
+        # an event without any timestamp cannot be dated: kept (and said), never dropped as old
+        warnings = warnings[(warnings["last_seen"] >= since) | warnings["last_seen"].isna()]
     keys = list(zip(warnings["namespace"], warnings["kind"], warnings["name"]))
     warnings = warnings[pd.Series([key not in known_objects for key in keys], index=warnings.index, dtype=bool)]
     out = []
@@ -303,7 +304,10 @@ def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects:
             runbook, parameters, advice = "", {}, f"no runbook covers it: {instead}"
         total = int(group["count"].sum())
         where = f"{kind} {namespace + '/' if namespace and kind != 'Node' else ''}{', '.join(names[:3])}"
-        detail = (f"{total} Warning {reason} event(s) on {where}: \"{group.iloc[-1]['message'][:160]}\": {advice}")
+        undated = int(group["last_seen"].isna().sum())
+        when = f" ({undated} without a timestamp)" if undated else ""
+        detail = (f"{total} Warning {reason} event(s){when} on {where}: \"{group.iloc[-1]['message'][:160]}\": "
+                  f"{advice}")
         out.append(_suspect("events", "warning", f"Warning events {reason}", where, reason, total,
                             runbook, parameters, detail, {"events": event_rows(group, 3)}))
     return out

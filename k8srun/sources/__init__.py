@@ -66,6 +66,15 @@ class Source(abc.ABC):
              tail_lines: int | None = None) -> str:
         """Log text of one container (``previous``: the last terminated run)."""
 
+    def gaps(self, resource: str, namespace: str | None = None) -> list[tuple[str, str]]:
+        """(what, why) of parts of ``list(resource, namespace)`` known to be missing.
+
+        A snapshot records what its capture could not read (a 403 on one
+        namespace, a timeout): the listed objects are then incomplete, and
+        that must be shown, not read as "there are none".
+        """
+        return []
+
     def namespaces(self) -> list[str]:
         """Names of the namespaces this source knows."""
         return sorted(o["metadata"]["name"] for o in self.list("namespaces"))

@@ -198,6 +198,18 @@ class SnapshotSource(Source):
     def namespaces(self) -> list[str]:
         return sorted(o["metadata"]["name"] for o in self.list("namespaces"))
 
+    def gaps(self, resource: str, namespace: str | None = None) -> list[tuple[str, str]]:
+        """The capture errors k8srun.json recorded for this resource (and namespace)."""
+        errors = self._info.get("errors")
+        if not isinstance(errors, list):
+            return []
+        wanted = {resource, f"{resource} in all namespaces"}
+        wanted |= ({f"{resource} in namespace {namespace}"} if namespace else
+                   {e.get("what") for e in errors if isinstance(e, dict)
+                    and str(e.get("what", "")).startswith(f"{resource} in namespace ")})
+        return [(str(e["what"]), f"not captured: {e.get('error', 'unknown error')}")
+                for e in errors if isinstance(e, dict) and e.get("what") in wanted]
+
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
              tail_lines: int | None = None) -> str:
         name = "logs-previous.txt" if previous else "logs.txt"
