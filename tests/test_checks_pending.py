@@ -220,13 +220,13 @@ def test_bound_pvc_gives_nothing():
     assert run([unscheduled("postgres-0", claims=CLAIM)], WORKERS[:2], [], [bound]) == []
 
 
-def test_pvcs_unavailable_skips_pend_004():
+def test_pvcs_unavailable_without_any_sign_of_trouble_gives_no_pend_004_and_reads_partial():
     pods = [unscheduled("postgres-0", claims=CLAIM)]
     found = pending.diagnose(pods=frames.pods_frame(pods), containers=frames.containers_frame(pods),
                              events=None, nodes=frames.nodes_frame(WORKERS[:2]),
                              node_usage=frames.node_usage_frame(pods, WORKERS[:2]), pvcs=None)
     assert found == []
-    assert "pvcs" in pending.REQUIRES["PEND-004"] and "pvcs" not in pending.REQUIRES["PEND-001"]
+    assert pending.PARTIAL["PEND-004"] == ["pvcs"] and "pvcs" not in pending.REQUIRES["PEND-001"]
 
 
 # ---------------------------------------------------------------- PEND-005
@@ -331,3 +331,18 @@ def test_scenario_expected_codes(name):
 def test_healthy_scenario_has_no_error_findings():
     _, found = scenario_findings("healthy")
     assert [f.detail for f in found if f.severity >= Severity.ERROR] == []
+
+
+def test_unbound_claim_without_pvc_objects_is_read_from_the_scheduler_and_claim_events():
+    waiting = unscheduled("db-0", claims=("data-db-0",))
+    said = event("db-0", "FailedScheduling", "0/3 nodes are available: pod has unbound immediate "
+                 "PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful.",
+                 component="default-scheduler")
+    provisioning = event("data-db-0", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found',
+                         kind="PersistentVolumeClaim", component="persistentvolume-controller")
+    found = pending.unbound_claims_from_events(frames.pods_frame([waiting]).iloc[0],
+                                               frames.events_frame([said, provisioning]))
+    assert [f.code for f in found] == ["PEND-004"]
+    assert "data-db-0" in found[0].detail and "ProvisioningFailed" in found[0].detail
+    # healthy counterpart: a claim the scheduler does not complain about and with no Warning event
+    assert pending.unbound_claims_from_events(frames.pods_frame([waiting]).iloc[0], frames.events_frame([])) == []

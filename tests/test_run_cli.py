@@ -101,9 +101,12 @@ def test_pod_pending_on_a_plain_kubectl_dump_in_json_and_yaml(tmp_path):
                      "--out", str(out), "--no-progress")
         assert result.returncode == 0, result.stderr
         found = codes(out / "pod-pending.findings.json")
-        # PVCs are not in a plain dump: PEND-004 can't be proven, and the report says so
-        assert {"PEND-001", "PEND-002", "PEND-003", "PEND-005"} <= found
+        # PVCs are not in a plain dump: PEND-004 comes from the scheduler's message and the claim's
+        # ProvisioningFailed event, and the report says the PVC objects were missing
+        assert {"PEND-001", "PEND-002", "PEND-003", "PEND-004", "PEND-005"} <= found
         assert "persistentvolumeclaims not in this bundle" in (out / "pod-pending.html").read_text()
+        partly = {r["code"]: r for r in json.loads((out / "pod-pending.findings.json").read_text())["not_checked"]}
+        assert partly["PEND-004"]["partly"] and "pvcs" in partly["PEND-004"]["reason"]
 
 
 def test_triage_on_a_plain_dump_ranks_what_it_has_and_says_what_it_could_not_check(tmp_path):

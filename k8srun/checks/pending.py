@@ -55,10 +55,13 @@ REQUIRES: dict[str, list[str]] = {
     "PEND-001": ["pods", "nodes"],
     "PEND-002": ["pods", "nodes"],
     "PEND-003": ["pods", "nodes"],
-    "PEND-004": ["pods", "pvcs"],
+    "PEND-004": ["pods"],
     "PEND-005": ["pods"],
     "PEND-006": ["nodes"],
 }
+#: without PVC objects (a plain ``kubectl cluster-info dump``) PEND-004 still reads the
+#: scheduler's message and the claims' events: checked, in part
+PARTIAL: dict[str, list[str]] = {"PEND-004": ["pvcs"]}
 
 #: taints the node lifecycle controller sets; they mean PEND-006, not PEND-002
 #: a node with one of these NoSchedule taints runs the control plane, not workloads
@@ -404,6 +407,31 @@ def unbound_claims(pod: pd.Series, pvcs: pd.DataFrame, events: pd.DataFrame | No
     return findings
 
 
+UNBOUND_CLAIMS = "unbound immediate PersistentVolumeClaims"
+
+
+def unbound_claims_from_events(pod: pd.Series, events: pd.DataFrame | None) -> list[Finding]:
+    """PEND-004 without PVC objects: the scheduler said the pod's claims are unbound, or a claim's
+    events say provisioning failed (the evidence a plain dump has)."""
+    message, failed = _scheduling_messages(pod, events)
+    scheduler_says = UNBOUND_CLAIMS in message
+    findings = []
+    for claim in pod["pvc_claims"]:
+        claim_events = events_about(events, pod["namespace"], "PersistentVolumeClaim", claim)
+        trouble = claim_events[claim_events["type"] == "Warning"] if not claim_events.empty else claim_events
+        if not scheduler_says and trouble.empty:
+            continue
+        why = f"; {trouble.iloc[-1]['reason']} \"{trouble.iloc[-1]['message']}\"" if not trouble.empty else ""
+        detail = (f"pod {_pod_name(pod)} mounts PersistentVolumeClaim {claim}, which is not Bound"
+                  f"{' (scheduler: ' + UNBOUND_CLAIMS + ')' if scheduler_says else ''}{why} — "
+                  "PVC objects are not in this source: read from the scheduler's message and the claim's events")
+        evidence = {"claim": claim, "scheduler": message}
+        if not trouble.empty:
+            evidence["events"] = event_rows(trouble, 2)
+        findings.append(finding("PEND-004", detail, evidence))
+    return findings
+
+
 # ---------------------------------------------------------------- PEND-005
 
 def classify_pull_error(message: str) -> str:
@@ -527,6 +555,8 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
             findings += selector_mismatch(row, nodes, node_usage, events)
         if pvcs is not None:
             findings += unbound_claims(row, pvcs, events)
+        else:
+            findings += unbound_claims_from_events(row, events)
         if containers is not None:
             findings += image_pull_failures(row, containers, events)
     return findings
