@@ -33,3 +33,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("netns"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def fault_lab(tmp_path_factory):
+    """The fault lab, fresh, for one test module: the machine-wide lab lock is held, its state
+    lives in a temp dir, and it is always taken down (``k8srun.lab.control.lab_session``)."""
+    from k8srun.lab import control
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("K8SRUN_LAB_DIR", str(tmp_path_factory.mktemp("lab") / "state"))
+        with control.lab_session() as session:
+            yield session

@@ -82,6 +82,13 @@ def mtu_symptom():
     return told and full_code != 0 and fits_code == 0, out + full
 
 
+def pod_mtu_symptom():
+    """pod-a sends 1500-byte DF packets (its MTU is 1500) and node-a answers 'frag needed' with the overlay's 1450."""
+    code, out = probe(LAB.pod_a.netns, "ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", "1472", LAB.pod_b.ip)
+    told = f"From {LAB.node_a.bridge_ip} icmp_seq=1 Frag needed and DF set (mtu = {LAB.pod_mtu})" in out
+    return code != 0 and told, out
+
+
 def ip_forward_symptom():
     _, forward = probe(LAB.router, "sysctl", "-n", "net.ipv4.ip_forward")
     code, out = probe(LAB.node_a.netns, "ping", "-n", "-c", "1", "-W", "1", LAB.node_b.ip)
@@ -164,6 +171,7 @@ SYMPTOMS = {
     "tls-expired": tls_symptom("certificate has expired"),
     "tls-wrong-san": tls_symptom("hostname mismatch"),
     "tls-unknown-ca": tls_symptom("unable to get local issuer certificate"),
+    "pod-mtu": pod_mtu_symptom,
 }
 
 
@@ -223,11 +231,8 @@ def test_refuses_without_ip_in_one_line():
 # -- the real lab ----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("K8SRUN_LAB_DIR", str(tmp_path_factory.mktemp("lab") / "state"))
-        with control.lab_session() as session:
-            yield session
+def lab(fault_lab):
+    return fault_lab
 
 
 @pytest.mark.netns

@@ -19,6 +19,7 @@ name                    finding   where         what is broken
 ``tls-expired``         TLS-001   k8l-pod-b     server certificate expired yesterday
 ``tls-wrong-san``       TLS-004   k8l-pod-b     certificate only for wrong.default.svc...
 ``tls-unknown-ca``      TLS-003   k8l-pod-b     certificate signed by a CA nobody trusts
+``pod-mtu``             MTU-002   k8l-node-a    pod-a's veth pair MTU 1500 (the overlay carries 1450)
 ======================  ========  ============  ==============================================
 
 Faults that rewrite the same artefact are rendered from the set of applied
@@ -69,6 +70,18 @@ def _router_link_mtu(mtu: int) -> Callable[[FaultContext], None]:
         run(["ip", "-n", ctx.lab.router, "link", "set", ctx.lab.node_b.router_link, "mtu", str(mtu)])
         # learned path MTUs must not outlive the fault (nor a fix)
         for netns in ctx.lab.namespaces:
+            run(["ip", "-n", netns, "route", "flush", "cache"])
+    return set_mtu
+
+
+def _pod_veth_mtu(mtu: int | None) -> Callable[[FaultContext], None]:
+    """Set both ends of pod-a's veth pair to ``mtu`` (None: the lab's pod MTU); node-a's bridge follows its port."""
+    def set_mtu(ctx: FaultContext) -> None:
+        pod = ctx.lab.pod_a
+        value = str(mtu or ctx.lab.pod_mtu)
+        run(["ip", "-n", pod.node.netns, "link", "set", pod.host_link, "mtu", value])
+        run(["ip", "-n", pod.netns, "link", "set", pod.ifname, "mtu", value])
+        for netns in (pod.netns, pod.node.netns):
             run(["ip", "-n", netns, "route", "flush", "cache"])
     return set_mtu
 
@@ -217,6 +230,13 @@ def _faults() -> dict[str, Fault]:
               "the web server certificate is signed by a CA the clients do not trust",
               "TLS verification fails: unable to get local issuer certificate",
               _server_cert("unknown-ca"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("pod-mtu", "MTU-002", lab.node_a.netns,
+              f"pod-a's veth pair ({lab.pod_a.ifname} / {lab.pod_a.host_link}) has MTU {lab.node_mtu}, "
+              f"but the overlay carries {lab.pod_mtu} ({lab.node_mtu} - 50 bytes of VXLAN)",
+              f"ping -M do -s {lab.node_mtu - 28} {lab.pod_b.ip} from pod-a: 'Frag needed and DF set "
+              f"(mtu = {lab.pod_mtu})' from node-a {lab.node_a.bridge_ip}; node-a's bridge {lab.node_a.bridge} "
+              f"follows its port to {lab.node_mtu}",
+              _pod_veth_mtu(lab.node_mtu), _pod_veth_mtu(None)),
     ]
     return {fault.name: fault for fault in listed}
 
