@@ -314,7 +314,12 @@ def test_cli_prints_kubeconfig_serves_and_stops_on_ctrl_c(tmp_path):
         assert (code, body["metadata"]["name"]) == (200, "web-0")
     finally:
         server.send_signal(signal.SIGINT)
-        out, err = server.communicate(timeout=20)
+        try:
+            out, err = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # never leave a server behind, even when the test fails
+            server.kill()
+            server.communicate()
+            raise
     assert server.returncode == 0, err
     assert not Path(kubeconfig).exists()
 
