@@ -15,11 +15,15 @@
     k8srun.json                    {"captured_at", "cluster_version" ({"gitVersion", ...} as
                                     /version answers), "server", "context",
                                     "namespaces", "gathered": [resource, ...], "counts": {...},
-                                    "redacted": [...], "errors": [{"what", "error"}, ...]}
+                                    "redacted": [...], "redaction": {"status", "counts": {rule: n}},
+                                    "errors": [{"what", "error"}, ...]}
 
 Every file is a ``<Kind>List``. Secrets are never read; ConfigMaps keep their
 keys with values blanked (and lose the last-applied annotation that copies
-them); log text passes through :func:`k8srun.redact.redact_text`. A failing
+them); every object of every kind goes through
+:func:`k8srun.redact.redact_bundle_object`, log text, node command outputs and
+error reasons through :func:`k8srun.redact.redact_text` (``redaction.counts``
+says how many values each rule redacted during this capture). A failing
 read (403, timeout) is recorded in ``errors`` and its file left out, so the
 bundle says "not gathered" rather than "empty". ``--out X.tar.gz`` writes a
 gzip tarball of one folder. ``--nodes`` runs the node-facts command set of
@@ -41,7 +45,8 @@ from pathlib import Path
 
 from . import __version__, params
 from .errors import ParameterError, SourceError
-from .redact import redact_object, redact_text
+from .redact import (default_redactor, redact_bundle_object, redact_command_result, redact_object, redact_text,
+                     redaction_status)
 from .resources import CATALOGUE
 from .sources import Source
 
@@ -49,7 +54,6 @@ CLUSTER_RESOURCES = ["nodes", "namespaces", "persistentvolumes", "storageclasses
 NAMESPACED_RESOURCES = ["events", "replicationcontrollers", "services", "daemonsets", "deployments",
                         "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
                         "statefulsets", "jobs", "configmaps"]
-_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _list_document(resource: str, items: list[dict]) -> dict:
@@ -60,18 +64,6 @@ def _list_document(resource: str, items: list[dict]) -> dict:
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def blank_configmap(configmap: dict) -> dict:
-    """A ConfigMap with its keys kept and every value (and the last-applied copy) blanked."""
-    blanked = {**configmap, "metadata": dict(configmap.get("metadata") or {})}
-    for field in ("data", "binaryData"):
-        if configmap.get(field):
-            blanked[field] = {key: "" for key in configmap[field]}
-    annotations = dict(blanked["metadata"].get("annotations") or {})
-    if annotations.pop(_LAST_APPLIED, None) is not None:
-        blanked["metadata"]["annotations"] = annotations
-    return blanked
 
 
 def _log_block(namespace: str, pod: str, container: str, text: str) -> str:
@@ -89,7 +81,7 @@ class _Capture:
         self.errors: list[dict] = []
 
     def error(self, what: str, exc: Exception) -> None:
-        self.errors.append({"what": what, "error": str(exc)})
+        self.errors.append({"what": what, "error": redact_text(str(exc))})
 
     def cluster_resource(self, resource: str) -> list[dict]:
         self.progress.set_postfix_str(resource)
@@ -100,6 +92,7 @@ class _Capture:
             return []
         finally:
             self.progress.update()
+        items = [redact_bundle_object(resource, obj) for obj in items]
         _write_json(self.root / f"{CATALOGUE[resource].file_stem}.json", _list_document(resource, items))
         self.gathered.append(resource)
         self.counts[resource] = len(items)
@@ -124,7 +117,7 @@ class _Capture:
         self.progress.update()
         stem = CATALOGUE[resource].file_stem
         for ns, items in by_namespace.items():
-            items = [blank_configmap(c) if resource == "configmaps" else redact_object(c) for c in items]
+            items = [redact_bundle_object(resource, obj) for obj in items]
             _write_json(self.root / ns / f"{stem}.json", _list_document(resource, items))
         if by_namespace:
             self.gathered.append(resource)
@@ -173,14 +166,11 @@ def node_targets(text: str | None, *, timeout_s: float = 10, kubeconfig: str | N
 
 def _node_facts(run: "_Capture", target, root: Path) -> None:
     """Run the node-facts command set on one target; save raw outputs (redacted) under hosts/."""
-    from dataclasses import replace
-
     from .targets import save_results
     from .targets.commands import NODE_FACTS
 
     results = target.run_many(NODE_FACTS)
-    save_results([replace(r, stdout=redact_text(r.stdout), stderr=redact_text(r.stderr))
-                  for r in results.values()], root)
+    save_results([redact_command_result(r) for r in results.values()], root)
     for command_id, result in results.items():
         if result.error:
             run.error(f"{command_id} on {target.spec}", SourceError(result.error))
@@ -199,6 +189,8 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
     if out.exists() and not reusable_empty_dir:
         raise ParameterError("--out", str(out), "already exists; choose a new path (capture never overwrites)")
     captured_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    redactor = default_redactor()  # an invalid K8SRUN_REDACT_PATTERNS file stops here, before any file
+    counts_before = dict(redactor.counts)
     work = Path(tempfile.mkdtemp(prefix="k8srun-capture-")) if tarball else None
     root = (work / out.name.removesuffix(".tar.gz").removesuffix(".tgz")) if work else out
     root.mkdir(parents=True, exist_ok=True)
@@ -236,13 +228,18 @@ def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | N
             "server": meta.get("server", ""), "context": meta.get("context", ""),
             "source": meta.get("description", ""), "k8srun_version": __version__,
             "namespaces": namespaces, "gathered": run.gathered, "counts": run.counts,
-            "redacted": ["log text (tokens, passwords, keys)", "configmap values", "secrets (never read)",
-                         "secret-named env values and secret-looking args in pod specs and templates",
-                         "last-applied-configuration annotations"],
+            "redacted": ["configmap values", "secrets (never read)", "last-applied-configuration annotations",
+                         "tokens, passwords and keys (k8srun.redact) in every object of every kind, log, node "
+                         "command output and error"],
+            "redaction": {"status": redaction_status(),
+                          "counts": {rule: n - counts_before.get(rule, 0) for rule, n in redactor.counts.items()
+                                     if n > counts_before.get(rule, 0)}},
             "errors": run.errors,
         }
         if meta.get("version_error"):
             record["errors"].append({"what": "cluster version", "error": meta["version_error"]})
+        record = {**redact_object({k: v for k, v in record.items() if k != "redaction"}),
+                  "redaction": record["redaction"]}
         _write_json(root / "k8srun.json", record)
         if tarball:
             out.parent.mkdir(parents=True, exist_ok=True)

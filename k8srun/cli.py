@@ -13,6 +13,7 @@ import sys
 
 from . import __version__
 from .errors import K8srunError
+from .redact import redact_text
 
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._main(args) or 0)
     except K8srunError as exc:
-        print(f"k8srun {args.command}: {exc}", file=sys.stderr)
+        print(f"k8srun {args.command}: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("k8srun: interrupted", file=sys.stderr)

@@ -46,6 +46,7 @@ import yaml
 from . import __version__, registry
 from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, catalogue, sort_findings
+from .redact import redact_notebook, redact_object, redact_text
 from .session import CHECKS_MIME, FINDINGS_MIME, REPORT_DIR_ENV, RUN_MIME, UNAVAILABLE_MIME, findings_html
 from .tables import html_table
 
@@ -275,12 +276,14 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
             if partial is None:
                 raise RunbookError(f"{name} could not run: {result.error}") from None
             nbformat.write(partial, str(result.notebook))
-    executed = nbformat.read(str(result.notebook), as_version=4)
+    executed = redact_notebook(nbformat.read(str(result.notebook), as_version=4))  # prints, tracebacks too
+    nbformat.write(executed, str(result.notebook))
+    result.error = redact_text(result.error) if result.error else result.error
     result.findings, result.unavailable = collect(executed)
     result.not_checked = not_checked(executed, runbook, result.error)
     result.run = run_identity(executed) or {"parameters": parameters}
-    result.findings_json.write_text(json.dumps(result.document(), indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+    result.findings_json.write_text(
+        json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
                                        result.error), encoding="utf-8")
     return result
@@ -320,7 +323,7 @@ def main(args) -> int:
     try:
         result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress)
     except (ParameterError, RunbookError) as exc:
-        print(f"k8srun run: {exc}", file=sys.stderr)
+        print(f"k8srun run: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     worst = result.worst()
     print(f"{len(result.findings)} finding(s)" + (f", worst: {worst}" if worst else "")

@@ -44,7 +44,7 @@ from . import __version__, frames, params, registry
 from .errors import K8srunError, ParseError, SourceError
 from .evidence import NodeCommand, manual_command
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
-from .redact import redact_text
+from .redact import redact_command_result, redact_display, redact_object, redact_text, redaction_status
 from .sources import NoSource, Source, open_source
 from .tables import CELL_STYLE, html_table
 from .targets import CommandResult, Target, open_target, save_results
@@ -66,9 +66,10 @@ _SEVERITY_COLOURS = {"critical": "#b00020", "error": "#d9480f", "warning": "#b08
 
 
 def _display(bundle: dict) -> None:
+    """Show a display bundle; every output of a notebook goes through here, redacted (k8srun.redact)."""
     from IPython.display import display
 
-    display(bundle, raw=True)
+    display(redact_display(bundle), raw=True)
 
 
 def findings_html(findings: Iterable[Finding]) -> str:
@@ -193,6 +194,7 @@ class Session:
             lines.append(f"<b>cluster</b> {html.escape(version)}")
         shown = {k: v for k, v in self.parameters.items() if k != "source"}
         lines.append("<b>parameters</b> " + html.escape(json.dumps(shown, default=str)))
+        lines.append(f"<b>redaction</b> {html.escape(redaction_status())}")
         run = {"runbook": self.runbook, "source": str(meta.get("description", "")),
                "parameters": json.loads(json.dumps(self.parameters, default=str)),
                "captured_at": str(meta.get("captured_at") or "")}
@@ -438,7 +440,7 @@ class Session:
             return
         self.report_dir.mkdir(parents=True, exist_ok=True)
         if result is not None:
-            save_results([result], self.report_dir)
+            save_results([redact_command_result(result)], self.report_dir)
         info_path = self.report_dir / "k8srun.json"
         info = {"format": 1, "k8srun_version": __version__,
                 "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
@@ -448,7 +450,7 @@ class Session:
                              "source": self.source.description,
                              "target": self._target_spec,
                              "commands": sorted({cid for cid, _ in self._commands})}}
-        info_path.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+        info_path.write_text(json.dumps(redact_object(info), indent=2, default=str) + "\n", encoding="utf-8")
 
     # ---------------------------------------------------------- checks
     @property

@@ -30,23 +30,25 @@ events columns of :mod:`k8srun.frames` plus ``object``), its counts line in
 :class:`LogViewer` keeps the shown log text (redacted) in ``.text`` (``None``
 when unavailable) and the rendered block in ``.output.value``.
 
-Log text always passes through :func:`redact_text`; all text is HTML-escaped.
+Log text always passes through :func:`redact_text`; all text is HTML-escaped; static
+views are shown through the session's one display sink, which redacts them.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import re
 from typing import Callable, Collection
 
 import ipywidgets as widgets
 import pandas as pd
 from IPython import get_ipython
-from IPython.display import HTML, display
+from IPython.display import display
 
 from . import params
 from .errors import K8srunError, WidgetInputError
-from .redact import redact_text
+from .redact import redact_html, redact_text
 from .tables import html_table
 from .frames import EVENT_COLUMNS
 from .sources import Source
@@ -55,6 +57,7 @@ from .sources import Source
 EVENT_TABLE_COLUMNS = ["last_seen", "type", "reason", "object", "message", "count",
                        "first_seen", "source"]
 TAIL_LINE_CHOICES = (50, 200, 1000, 5000)
+_TAG = re.compile(r"<[^<>]{0,16384}>")
 
 _PRE_STYLE = ("font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; "
               "max-height: 30em; overflow: auto; margin: 0 0 1em 0")
@@ -93,6 +96,13 @@ def _show(widget: widgets.Widget) -> widgets.Widget:
     return widget
 
 
+def _show_static(markup: str) -> None:
+    """Static HTML through the session's one display sink (redacted: k8srun.session._display)."""
+    from .session import _display
+
+    _display({"text/html": markup, "text/plain": html.unescape(_TAG.sub("", markup))})
+
+
 def _paragraph(text: str) -> str:
     return f"<p>{html.escape(text)}</p>"
 
@@ -117,7 +127,7 @@ def namespace_picker(source: Source, value: str | None = None) -> widgets.Dropdo
     picker = _namespace_dropdown(source, value)
     if is_interactive():
         return _show(picker)
-    display(HTML(_paragraph(f"namespace: {picker.value or '(none in this source)'}")))
+    _show_static(_paragraph(f"namespace: {picker.value or '(none in this source)'}"))
     return picker
 
 
@@ -167,7 +177,7 @@ def pod_picker(source: Source, namespace: str, value: str | None = None,
     picker = _pod_dropdown(source, namespace, value, only)
     if is_interactive():
         return _show(picker)
-    display(HTML(_paragraph(f"pod: {namespace}/{picker.value or '(none matching)'}")))
+    _show_static(_paragraph(f"pod: {namespace}/{picker.value or '(none matching)'}"))
     return picker
 
 
@@ -190,7 +200,7 @@ def linked_pickers(source: Source, namespace: str | None = None, pod: str | None
     if is_interactive():
         return _show(box)
     shown_pod = pods.value or (ALL_PODS if allow_all else "(none matching)")
-    display(HTML(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, pod: {shown_pod}")))
+    _show_static(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, pod: {shown_pod}"))
     return box
 
 
@@ -262,7 +272,7 @@ class EventsTable(widgets.VBox):
             keep &= self.events["message"].astype(str).str.contains(text, case=False, regex=False)
         self.shown = self.events[keep]
         self.counts.value = _paragraph(f"{len(self.shown)} of {len(self.events)} events")
-        self.table.value = events_html(self.shown)
+        self.table.value = redact_html(events_html(self.shown))
 
 
 def events_table(events: pd.DataFrame, *, title: str | None = None) -> EventsTable | None:
@@ -271,7 +281,7 @@ def events_table(events: pd.DataFrame, *, title: str | None = None) -> EventsTab
         return _show(EventsTable(events, title=title))
     ordered = newest_first(events)
     heading = f"<h4>{html.escape(title)}</h4>" if title else ""
-    display(HTML(heading + _paragraph(f"{len(ordered)} events, newest first") + events_html(ordered)))
+    _show_static(heading + _paragraph(f"{len(ordered)} events, newest first") + events_html(ordered))
     return None
 
 
@@ -346,5 +356,5 @@ def log_viewer(source: Source, namespace: str, pod: str, containers: list[str], 
     if not containers:
         raise WidgetInputError(f"no containers given for pod {namespace}/{pod}: pass the container names")
     tail_lines = params.positive_number("tail_lines", tail_lines, integer=True)
-    display(HTML(_static_logs_html(source, namespace, pod, containers, tail_lines)))
+    _show_static(_static_logs_html(source, namespace, pod, containers, tail_lines))
     return None

@@ -16,6 +16,10 @@ it. What it serves, enough for the real ``kubectl`` to ``get``, ``describe``,
                                             ``tailLines``, ``limitBytes``
 ==========================================  ==================================
 
+Objects and logs leave the server redacted (:func:`k8srun.redact.redact_bundle_object`:
+ConfigMaps keep keys only; logs are redacted whole, then tailed), so even a
+plain dump served does not leak what the bundle holds.
+
 Requests whose ``Accept`` asks for ``as=Table`` get a server-side Table
 (:mod:`k8srun.serve.tables`). Every write verb gets 405 and watches get 400,
 each with a ``Status`` saying the snapshot is read-only. Every request is
@@ -39,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from ..errors import ApiError, SelectorError, SourceError
+from ..redact import default_redactor, redact_bundle_object, redact_text
 from ..sources import Source
 from ..resources import CATALOGUE, ApiResource, group_versions
 from .selectors import field_matcher, label_matcher
@@ -57,7 +62,7 @@ Response = tuple[int, str, bytes]
 def status_object(code: int, reason: str, message: str, details: dict | None = None) -> dict:
     """A ``v1 Status`` failure, as the API server returns errors."""
     status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-              "message": message, "reason": reason, "code": code}
+              "message": redact_text(message), "reason": reason, "code": code}
     if details:
         status["details"] = details
     return status
@@ -113,6 +118,7 @@ class SnapshotApi:
         self.forbidden = frozenset(forbidden)
         self.request_log = request_log
         self.server_address = ""
+        self._redacted: dict[tuple[str, str | None, int], list[dict]] = {}
 
     def handle(self, method: str, target: str, accept: str) -> Response:
         """``(status, content type, body)`` for one request."""
@@ -226,6 +232,13 @@ class SnapshotApi:
                     for name in self.source.namespaces()]
 
     def _all(self, resource: ApiResource, namespace: str | None) -> list[dict]:
+        """Every object of ``resource`` (in ``namespace``) as it may leave the server: redacted, once."""
+        key = (resource.plural, namespace, id(default_redactor()))  # a new redactor when its settings change
+        if key not in self._redacted:
+            self._redacted[key] = [redact_bundle_object(resource.plural, o) for o in self._read(resource, namespace)]
+        return self._redacted[key]
+
+    def _read(self, resource: ApiResource, namespace: str | None) -> list[dict]:
         if resource.plural == "namespaces":
             return self._namespaces()
         if namespace and namespace not in {n["metadata"]["name"] for n in self._namespaces()}:
@@ -282,11 +295,14 @@ class SnapshotApi:
             container = containers[0]
         if container not in containers + init_containers:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
-        try:
-            text = self.source.logs(namespace, pod_name, container, previous=query.get("previous") == "true",
-                                    tail_lines=_count(query, "tailLines"))
+        try:  # redacted whole, then tailed: a private key cut by the tail is still caught
+            text = redact_text(self.source.logs(namespace, pod_name, container,
+                                                previous=query.get("previous") == "true"))
         except SourceError as exc:
             raise ApiError(400, "BadRequest", str(exc)) from None
+        tail_lines = _count(query, "tailLines")
+        if tail_lines:
+            text = "".join(text.splitlines(keepends=True)[-tail_lines:])
         body = text.encode()
         limit_bytes = _count(query, "limitBytes")
         if limit_bytes is not None:
