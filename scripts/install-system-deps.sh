@@ -9,7 +9,7 @@ declare -A tool_pkg=(
   [ip]=iproute2 [iptables]=iptables [iptables-save]=iptables [fio]=fio
   [etcd]=etcd-server [etcdctl]=etcd-client [dig]=dnsutils [dnsmasq]=dnsmasq-base
   [conntrack]=conntrack [tcpdump]=tcpdump [nc]=netcat-openbsd [ping]=iputils-ping
-  [openssl]=openssl [curl]=curl [ss]=iproute2 [ssh]=openssh-client
+  [openssl]=openssl [curl]=curl [ss]=iproute2 [ssh]=openssh-client [chromium]=chromium
 )
 missing=()
 for tool in "${!tool_pkg[@]}"; do

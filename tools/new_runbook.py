@@ -13,7 +13,10 @@ defaults, one-line help — tests/test_registry.py keeps the two in step), the
 ``Session.start`` cell passing every parameter, one section per
 :class:`~k8srun.evidence.NodeCommand` the module declares (heading, a line to
 replace with the why, ``rb.node(...)`` and its table), the diagnosis and the
-summary. Write the narrative, then strip outputs before committing.
+summary (tagged ``in-summary``: the report shows them at its top). Cells that
+only make sense in JupyterLab (pickers and notes about them) get the tag
+``interactive-only`` so reports leave them out. Write the narrative, then
+strip outputs before committing.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import nbformat
 
 from k8srun import registry
 from k8srun.evidence import NodeCommand
+from k8srun.render import IN_SUMMARY
 
 
 def parameters_source(book: registry.Runbook) -> str:
@@ -64,10 +68,13 @@ def notebook(book: registry.Runbook) -> nbformat.NotebookNode:
                                                 "above the table when it runs."),
                   nbformat.v4.new_code_cell(f"{variable} = rb.node({module}.{name})\n"
                                             f"rb.table({variable}, {command.title!r})")]
-    cells += [nbformat.v4.new_markdown_cell("## Diagnosis"),
-              nbformat.v4.new_code_cell(f"findings = rb.diagnose()  # {module}.gather(rb) -> {module}.diagnose(...)"),
-              nbformat.v4.new_markdown_cell("## Summary"),
-              nbformat.v4.new_code_cell("summary = rb.summary()")]
+    closing = [nbformat.v4.new_markdown_cell("## Diagnosis"),
+               nbformat.v4.new_code_cell(f"findings = rb.diagnose()  # {module}.gather(rb) -> {module}.diagnose(...)"),
+               nbformat.v4.new_markdown_cell("## Summary"),
+               nbformat.v4.new_code_cell("summary = rb.summary()")]
+    for cell in closing:  # the report shows findings and checks once, at its top
+        cell.metadata["tags"] = [IN_SUMMARY]
+    cells += closing
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
