@@ -276,7 +276,8 @@ def plant_bundle(root: Path, node_scenario: Path) -> Path:
     """The tests/bundles.py bundle with every secret of ALL_SECRETS planted (module docstring).
 
     ``node_scenario``: a recorded scenario with node outputs (the mtu one): its ``hosts/`` and recorded
-    run are copied, and secrets planted in a command's stdout and in a failed command's error.
+    run are copied, and secrets planted in every command's stderr, text outputs and one failed command's
+    error.
     """
     write_bundle(root)
     where = placements()
@@ -397,12 +398,16 @@ def plant_bundle(root: Path, node_scenario: Path) -> Path:
     folder = next((root / "hosts").iterdir())
     texts = [s.text for s in by_place["node output"]]
     half = len(texts) // 2
-    stdout = folder / "ping-df-1400.txt"
-    stdout.write_text(stdout.read_text() + "".join(f"{t}\n" for t in texts[:half]))
-    failed = _load(folder / "ip-route-get-after-probes.json")
-    failed.update(exit_code=2, stderr="\n".join(texts[half:]) + "\n",
-                  error="ip exited with code 2 on netns:k8l-node-a: " + " | ".join(texts[half:]))
-    _save(folder / "ip-route-get-after-probes.json", failed)
+    metas = sorted(folder.glob("*.json"))  # not by command id: whichever commands the runbook replays
+    for meta_path in metas:
+        meta = _load(meta_path)
+        meta["stderr"] = "\n".join(texts) + "\n"
+        if meta_path == metas[-1]:
+            meta.update(exit_code=2, error="exited with code 2 on netns:k8l-node-a: " + " | ".join(texts[half:]))
+        _save(meta_path, meta)
+        stdout = meta_path.with_suffix(".txt")
+        if not stdout.read_text().lstrip().startswith(("[", "{")):  # text output (ping): secrets in it too
+            stdout.write_text(stdout.read_text() + "".join(f"{t}\n" for t in texts[:half]))
     return root
 
 
