@@ -184,3 +184,90 @@ def probe_chart(probes: pd.DataFrame, *, interface_mtu: int | None = None, path_
 
 
 __all__ = ["Svg", "Scale", "nice_ticks", "text", "document", "marker", "legend", "probe_chart", "PROBE_STYLES"]
+
+
+#: at most this many Warning reasons get a lane in events_timeline (the busiest; the rest are counted)
+TIMELINE_MAX_LANES = 10
+
+
+def _time_ticks(low: pd.Timestamp, high: pd.Timestamp) -> list[pd.Timestamp]:
+    span = max((high - low).total_seconds(), 60.0)
+    step = next(s for s in (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400) if span / s <= 6)
+    first = low.floor(f"{step}s")
+    ticks = [first + pd.Timedelta(seconds=step * i) for i in range(int(span // step) + 2)]
+    return [t for t in ticks if low <= t <= high] or [low]
+
+
+def events_timeline(events: pd.DataFrame, restarts: pd.DataFrame | None = None, *,
+                    title: str = "Warning events over time (what started first?)") -> Svg:
+    """Warning events by reason over time, and container terminations as marks.
+
+    ``events`` has the columns of :func:`k8srun.frames.events_frame`; one lane per
+    Warning reason (the :data:`TIMELINE_MAX_LANES` busiest, ordered by when they
+    first appeared), a bar from first to last seen and a circle at last seen whose
+    area grows with the count. ``restarts`` (optional) has ``pod``, ``container``
+    and ``last_finished_at``: each container's last termination drawn on a
+    "restarts" lane. Events without a timestamp are counted in the description.
+    """
+    width, left, right, top, lane_h = 760, 190, 730, 30, 22
+    warnings = pd.DataFrame() if events is None or events.empty else events[events["type"] == "Warning"]
+    undated = 0 if warnings.empty else int(warnings["last_seen"].isna().sum())
+    warnings = warnings[warnings["last_seen"].notna()] if not warnings.empty else warnings
+    ends = []
+    if restarts is not None and not restarts.empty and "last_finished_at" in restarts:
+        restarts = restarts[restarts["last_finished_at"].notna()]
+        ends = [pd.Timestamp(t) for t in restarts["last_finished_at"]]
+    else:
+        restarts = None
+    if warnings.empty and not ends:
+        body = [text(left, 16, title, extra=" font-weight='bold'"),
+                text(width / 2, 50, "no dated Warning events", anchor="middle", css="empty")]
+        return document(width, 80, title, f"no dated Warning events; {undated} without a timestamp", body)
+    first = warnings["first_seen"].fillna(warnings["last_seen"]) if not warnings.empty else pd.Series(dtype=object)
+    stamps = [*first, *warnings.get("last_seen", []), *ends]
+    low, high = min(stamps), max(stamps)
+    if high == low:
+        low, high = low - pd.Timedelta(minutes=5), high + pd.Timedelta(minutes=5)
+    x = Scale(low.value, high.value, left, right)
+    order = (warnings.assign(first=first).groupby("reason").agg(start=("first", "min"), total=("count", "sum"))
+             .sort_values("total", ascending=False) if not warnings.empty else pd.DataFrame(columns=["start", "total"]))
+    lanes = list(order.head(TIMELINE_MAX_LANES).sort_values("start").index)
+    hidden = len(order) - len(lanes)
+    height = top + lane_h * (len(lanes) + (1 if ends else 0)) + 42
+    body = [text(8, 16, title, extra=" font-weight='bold'")]
+    bottom = height - 34
+    body.append(f"<line x1='{left}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#adb5bd'/>")
+    for tick in _time_ticks(low, high):
+        body.append(f"<line x1='{x(tick.value)}' y1='{top - 4}' x2='{x(tick.value)}' y2='{bottom + 4}' "
+                    f"stroke='#e9ecef'/>" + text(x(tick.value), bottom + 16, tick.strftime("%m-%d %H:%M"),
+                                                  anchor="middle", css="tick"))
+    biggest = max(float(warnings["count"].max()) if not warnings.empty else 1.0, 1.0)
+    for lane, reason in enumerate(lanes):
+        y = top + lane_h * lane + lane_h / 2
+        rows = warnings[warnings["reason"] == reason]
+        total = int(rows["count"].sum())
+        marks = [text(left - 8, y + 4, f"{reason} ({total})", anchor="end")]
+        for _, row in rows.iterrows():
+            start = row["first_seen"] if pd.notna(row["first_seen"]) else row["last_seen"]
+            radius = 3 + 5 * math.sqrt(max(float(row["count"]), 1.0) / biggest)
+            marks.append(f"<line x1='{x(start.value)}' y1='{y}' x2='{x(row['last_seen'].value)}' y2='{y}' "
+                         f"stroke='#f08c00' stroke-width='3' stroke-opacity='0.5'/>"
+                         f"<circle cx='{x(row['last_seen'].value)}' cy='{y}' r='{radius:.1f}' fill='#d9480f' "
+                         f"fill-opacity='0.75'><title>{escape(str(row['kind']))}/{escape(str(row['name']))}: "
+                         f"{escape(str(row['count']))}x {escape(str(row['message'])[:200])}</title></circle>")
+        body.append(f"<g class='lane' data-reason='{escape(str(reason), quote=True)}' data-count='{total}'>"
+                    + "".join(marks) + "</g>")
+    if ends:
+        y = top + lane_h * len(lanes) + lane_h / 2
+        marks = [text(left - 8, y + 4, f"container exits ({len(ends)})", anchor="end")]
+        for (_, row), end in zip(restarts.iterrows(), ends):
+            marks.append(marker("cross", x(end.value), y, "#b00020", 4)
+                         .replace("/>", f"><title>{escape(str(row['pod']))}/{escape(str(row['container']))} "
+                                        f"exited {escape(end.isoformat())}</title></path>", 1))
+        body.append(f"<g class='lane restarts' data-count='{len(ends)}'>" + "".join(marks) + "</g>")
+    note = f"{hidden} quieter reason(s) not drawn; " if hidden else ""
+    note += f"{undated} event(s) without a timestamp" if undated else ""
+    if note:
+        body.append(text(left, height - 4, note.rstrip("; "), css="note"))
+    description = "; ".join(f"{r}: {int(order.loc[r, 'total'])} events" for r in lanes) + (f"; {note}" if note else "")
+    return document(width, height, title, description, body)

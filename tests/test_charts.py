@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pandas as pd
@@ -104,3 +105,42 @@ def test_scale_maps_data_to_pixels_linearly_and_inverted_for_y():
     y = charts.Scale(1000, 1500, 250, 20)
     assert (y(1000), y(1500), y(1250)) == (250, 20, 135)
     assert charts.Scale(5, 5, 0, 100)(5) == 50  # a zero-width domain lands in the middle
+
+
+# ------------------------------------------------------------------ events timeline
+
+def _events(*rows):
+    from k8srun import frames
+    from factories import event
+
+    return frames.events_frame([event(name, reason, message, count=count, first=first, last=last)
+                                for name, reason, message, count, first, last in rows])
+
+
+def test_events_timeline_draws_one_lane_per_warning_reason_with_its_total():
+    from k8srun import charts
+
+    events = _events(("web-0", "BackOff", "Back-off restarting", 12, "2024-05-14T09:00:00Z", "2024-05-14T09:50:00Z"),
+                     ("web-1", "BackOff", "Back-off restarting", 3, "2024-05-14T09:10:00Z", "2024-05-14T09:40:00Z"),
+                     ("web-0", "Unhealthy", "Liveness probe failed", 40, "2024-05-14T08:55:00Z",
+                      "2024-05-14T09:49:00Z"))
+    svg = str(charts.events_timeline(events))
+    lanes = re.findall(r"class='lane' data-reason='([^']+)' data-count='(\d+)'", svg)
+    assert lanes == [("Unhealthy", "40"), ("BackOff", "15")]  # ordered by what started first
+    assert svg.count("<circle") == 3 and "restarts" not in svg
+
+
+def test_events_timeline_marks_container_exits_and_counts_undated_events():
+    from k8srun import charts
+
+    events = _events(("web-0", "BackOff", "Back-off", 2, None, None))
+    exits = pd.DataFrame([{"pod": "web-0", "container": "app", "last_finished_at": pd.Timestamp("2024-05-14T09:30Z")},
+                          {"pod": "web-1", "container": "app", "last_finished_at": pd.NaT}])
+    svg = str(charts.events_timeline(events, exits))
+    assert "class='lane restarts' data-count='1'" in svg and "web-0/app exited" in svg
+
+
+def test_events_timeline_without_dated_warnings_says_so():
+    from k8srun import charts
+
+    assert "no dated Warning events" in str(charts.events_timeline(_events()))
