@@ -2,22 +2,46 @@
 
 Cluster state is read through :class:`~k8srun.session.Session` methods
 (``rb.pods()``, ``rb.nodes()`` …: resource -> frame); node facts through a
-:class:`NodeCommand` declared once in the runbook's checks module and run by
-``rb.node(COMMAND)`` on the run's ``target``::
+:class:`NodeCommand` declared once — here when more than one runbook (or
+``k8srun capture``) asks it, else in the runbook's checks module — and run
+by ``rb.node(COMMAND)`` on the run's ``target``::
 
-    ROUTE_GET = NodeCommand(
-        "ip-route-get", lambda p: ("ip", "-j", "route", "get", p["dest"]),
-        parser="ip-json-route", title="route the kernel picks for dest", evidence="route_get")
+    PING_DF = NodeCommand(
+        "ping-df-{size}", lambda p: ("ping", "-n", "-M", "do", "-s", p["size"] - 28, "-c", "1", p["dest"]),
+        parser="ping", title="DF probe", evidence="probes", accept_exit=(0, 1))
 
-    routes = rb.node(ROUTE_GET)        # DataFrame, or empty + "evidence unavailable" row
+    probe = rb.node(PING_DF, size=1400)   # DataFrame, or empty + "evidence unavailable" row
 
 ``argv(values)`` receives the session's validated parameters merged with the
 keyword arguments of ``rb.node(COMMAND, **extra)`` (e.g. a probe size);
 ``command_id`` may name them as ``{placeholders}`` so each argv keeps its own
 id (``ping-df-{size}``). ``parser`` is a name in :data:`k8srun.parsers.PARSERS`
-or a function ``text -> DataFrame``; ``None`` returns the raw result only.
+or a function ``text -> DataFrame`` of stdout; ``None`` returns the raw
+result only. ``result_parser``, when set, replaces it: a function
+``CommandResult -> DataFrame`` for a command whose answer is more than its
+stdout (``ip route get`` exits 2 with the kernel's error on stderr when no
+route matches); ``rb.node`` calls :meth:`NodeCommand.parse_result` either way.
 ``accept_exit``: exit codes that are an answer, not a failure (``ping``
 exits 1 when no reply came back: that is a measurement).
+
+One command id names one argv everywhere, so a bundle recorded by one
+runbook (or by ``k8srun capture``) replays in another: a command two
+runbooks ask is declared once, here, and imported by both. Asking the same
+argv again at a *different moment* (after something may have changed it)
+is a second declaration whose id is the first one's plus
+``-after-<moment>`` (``dataclasses.replace(ROUTE_GET, command_id=
+ROUTE_GET.command_id + "-after-probes", ...)``): the two answers differ
+and both are recorded. tests/test_evidence.py holds every declaration to this.
+
+Shared commands with parameters (declared below, imported by the runbooks):
+
+===================  ======================  =================================  =========================
+command id           argv                    parser                             used by
+===================  ======================  =================================  =========================
+ip-route-get-{dest}  ip -j route get DEST    ``ip_route_get.frame_result``      routing-sysctl, mtu (mtu
+                     (exit 2 = no route: an  (``result_parser``: stdout,        asks it again as
+                     answer)                 stderr and exit code)              ``...-after-probes``)
+===================  ======================  =================================  =========================
 
 :data:`NODE_FACTS` are the parameter-free commands every node answers the
 same way; ``k8srun capture --nodes`` records exactly these, and a runbook
@@ -43,13 +67,18 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
 from . import parsers
+from .parsers import ip_route_get
+
+if TYPE_CHECKING:
+    from .targets import CommandResult
 
 Parser = Callable[[str], pd.DataFrame]
+ResultParser = Callable[["CommandResult"], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -63,6 +92,7 @@ class NodeCommand:
     evidence: str = ""
     accept_exit: tuple[int, ...] = (0,)
     columns: tuple[str, ...] = ()
+    result_parser: ResultParser | None = None
 
     @property
     def name(self) -> str:
@@ -80,6 +110,12 @@ class NodeCommand:
         if isinstance(self.parser, str):
             return parsers.frame(self.parser, text)
         return self.parser(text)
+
+    def parse_result(self, result: CommandResult) -> pd.DataFrame:
+        """The whole result as a DataFrame: ``result_parser`` when set, else :meth:`parse` of its stdout."""
+        if self.result_parser is not None:
+            return self.result_parser(result)
+        return self.parse(result.stdout)
 
 
 def _fixed(*argv: str) -> Callable[[Mapping[str, Any]], Sequence[str]]:
@@ -103,6 +139,12 @@ KUBELET_JOURNAL = NodeCommand("kubelet-journal", _fixed("journalctl", "-u", "kub
 NODE_FACTS: dict[str, NodeCommand] = {c.command_id: c for c in (
     IPTABLES_SAVE, IP_ROUTE, IP_LINK, IP_ADDR, SYSCTL_ALL, CONNTRACK, RESOLV_CONF, KUBELET_JOURNAL)}
 
+#: the kernel's own route lookup for ``dest`` (routing-sysctl, mtu): one answer row, "no route" included
+ROUTE_GET = NodeCommand("ip-route-get-{dest}", lambda values: ("ip", "-j", "route", "get", values["dest"]), None,
+                        "the route the kernel picks for dest (interface, gateway, MTU on the route)",
+                        accept_exit=(0, ip_route_get.NO_ROUTE_EXIT), columns=tuple(ip_route_get.COLUMNS),
+                        result_parser=ip_route_get.frame_result)
+
 
 def manual_command(argv: Sequence[str], target_spec: str) -> str:
     """The command a reader would type, with where it runs (``ip netns exec`` for netns targets)."""
@@ -117,4 +159,4 @@ def manual_command(argv: Sequence[str], target_spec: str) -> str:
     return line
 
 
-__all__ = ["NodeCommand", "NODE_FACTS", "manual_command"]
+__all__ = ["NodeCommand", "NODE_FACTS", "ROUTE_GET", "manual_command"]

@@ -426,7 +426,7 @@ class Session:
             frame = pd.DataFrame(columns=columns)
         else:
             try:
-                frame = command.parse(result.stdout)
+                frame = command.parse_result(result)
             except ParseError as exc:
                 self.missing_evidence.add(command.name)
                 self.note_unavailable(f"{command.title} ({result.command_id})", str(exc), where=result.target)

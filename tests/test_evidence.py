@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pandas as pd
 import pytest
 
 from k8srun.evidence import NODE_FACTS, NodeCommand, manual_command
@@ -95,3 +96,57 @@ def test_command_ids_are_filled_from_parameters():
     assert probe.build({"size": 1472, "dest": "10.0.0.1"}) == ("ping-df-1472", ("ping", "-M", "do", "-s", "1472",
                                                                                  "10.0.0.1"))
     assert probe.name == "ping-df"
+
+
+# -- one declaration per command: a recording of one runbook replays in another -------------------------
+
+#: values for the placeholders of parameterised commands
+SAMPLE = {"dest": "192.0.2.10", "size": 1400}
+
+
+def _declared_commands() -> list[tuple[str, NodeCommand]]:
+    """(where, command) for every NodeCommand of the evidence module and of every registered checks module."""
+    from k8srun import evidence, registry
+
+    found = [("k8srun.evidence", c) for c in vars(evidence).values() if isinstance(c, NodeCommand)]
+    for book in registry.all_runbooks():
+        found += [(book.name, c) for c in vars(book.checks).values() if isinstance(c, NodeCommand)]
+    return found
+
+
+def test_one_command_id_names_one_argv_and_one_argv_one_declaration():
+    """The rule of k8srun.evidence: the same id never names two argv, and the same argv is declared once —
+    except a re-read at another moment, whose id is the first read's plus ``-after-<moment>`` (mtu's probes)."""
+    by_id: dict[str, set[tuple[str, ...]]] = {}
+    by_argv: dict[tuple[str, ...], set[str]] = {}
+    for where, command in _declared_commands():
+        command_id, argv = command.build(SAMPLE)
+        by_id.setdefault(command_id, set()).add(argv)
+        by_argv.setdefault(argv, set()).add(command_id)
+    assert {cid: argvs for cid, argvs in by_id.items() if len(argvs) > 1} == {}
+    for argv, ids in by_argv.items():
+        first = min(ids, key=len)
+        assert all(cid == first or cid.startswith(first + "-after-") for cid in ids), (argv, ids)
+
+
+def test_ip_route_get_is_declared_once_for_both_runbooks():
+    from k8srun.checks import mtu, routing
+    from k8srun.evidence import ROUTE_GET
+
+    assert routing.ROUTE_GET is ROUTE_GET and mtu.ROUTE_GET is ROUTE_GET
+    assert ROUTE_GET.build(SAMPLE) == ("ip-route-get-192.0.2.10", ("ip", "-j", "route", "get", "192.0.2.10"))
+    assert mtu.ROUTE_AFTER.build(SAMPLE) == ("ip-route-get-192.0.2.10-after-probes", ROUTE_GET.build(SAMPLE)[1])
+    assert mtu.ROUTE_AFTER.name != ROUTE_GET.name  # a failed re-read does not unmake the first read
+
+
+def test_a_result_parser_reads_stderr_and_the_exit_code(tmp_path, monkeypatch):
+    monkeypatch.delenv(REPORT_DIR_ENV, raising=False)
+    said = NodeCommand("said-on-stderr", lambda p: ("sh", "-c", "echo answer >&2; exit 2"), None, "stderr answer",
+                       accept_exit=(0, 2), columns=("said", "exit_code"),
+                       result_parser=lambda r: pd.DataFrame([{"said": r.stderr.strip(), "exit_code": r.exit_code}]))
+    rb = Session.start("routing-sysctl", source="none", target="local", show=False)
+    assert rb.node(said).to_dict("records") == [{"said": "answer", "exit_code": 2}]
+    assert said.name not in rb.missing_evidence and rb.unavailable == []
+    # without one, the parser sees stdout only (as before)
+    plain = NodeCommand("echo-route", lambda p: ("echo", "[]"), "ip-json-route", "routes")
+    assert rb.node(plain).empty and plain.name not in rb.missing_evidence

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 from k8srun import parsers
 from k8srun.checks import mtu
-from k8srun.errors import ParameterError, ParseError
+from k8srun.errors import ParameterError
 from k8srun.lab.topology import LAB
-from k8srun.parsers import route_mtu
+from k8srun.parsers import ip_route_get
 from k8srun.session import diagnose_runbook
 from k8srun.sources import scenarios_dir
 
@@ -52,7 +52,7 @@ def links(name: str) -> pd.DataFrame:
 
 
 def route(name: str) -> pd.DataFrame:
-    return route_mtu.frame(fixture(name))
+    return ip_route_get.frame(fixture(name))
 
 
 def probes(*steps: tuple[int, str]) -> pd.DataFrame:
@@ -97,18 +97,6 @@ def test_probe_argv_is_validated_and_sized_per_address_family():
         with pytest.raises(ParameterError):
             mtu.PING_DF.build({"dest": "192.168.20.2", "size": size})
     assert mtu.size_limits("fd00::2") == (1280, 1280) and mtu.header_bytes("fd00::2") == 48
-
-
-def test_route_mtu_parser_tells_learned_from_none():
-    fresh, learned = route("ip-json-route--lab-route-get"), route("ip-json-route--lab-route-get-learned")
-    assert fresh.iloc[0][["dev", "gateway"]].tolist() == ["k8l-na-eth0", "192.168.10.1"]
-    assert pd.isna(fresh.iloc[0]["mtu"]) and not fresh.iloc[0]["learned"]
-    assert learned.iloc[0][["mtu", "learned", "expires_s"]].tolist() == [1400, True, 599]
-    assert route_mtu.parse('[{"dst":"10.0.0.1","dev":"eth0","metrics":[{"mtu":1300}]}]')[0]["learned"] is False
-    assert route_mtu.frame("").empty and list(route_mtu.frame("").columns) == route_mtu.COLUMNS
-    for garbage in ("not json", '[{"dst":"10.0.0.1","metrics":[{"mtu":"big"}]}]', '[{"dst":"x","expires":"soon"}]'):
-        with pytest.raises(ParseError):
-            route_mtu.parse(garbage)
 
 
 # ------------------------------------------------------------------ the search
@@ -229,8 +217,8 @@ def test_mtu_001_from_the_kernels_route_cache_says_the_hop_is_unknown():
 
 def test_mtu_001_black_hole_from_real_silence():
     pod_links = links("ip-json-link--lab-pod-a")
-    pod_route = route_mtu.frame('[{"dst":"10.244.2.10","gateway":"10.244.1.1","dev":"k8l-pa-eth0",'
-                                '"prefsrc":"10.244.1.10","flags":[],"uid":0,"cache":[]}]')
+    pod_route = ip_route_get.frame('[{"dst":"10.244.2.10","gateway":"10.244.1.1","dev":"k8l-pa-eth0",'
+                                   '"prefsrc":"10.244.1.10","flags":[],"uid":0,"cache":[]}]')
     lost = probes((1450, "ping--lab-df-black-hole"), (1350, "ping--lab-df-passed"), (1400, "ping--lab-df-black-hole"))
     (f,) = mtu.path_mtu_below_interface(pod_links, pod_route, lost, "10.244.2.10")
     assert "at least 1350 and at most 1399 bytes" in f.detail and "black hole" in f.detail
@@ -243,8 +231,8 @@ def test_healthy_lab_output_gives_no_finding():
 
 
 def test_a_configured_route_mtu_is_what_the_host_sends():
-    configured = route_mtu.frame('[{"dst":"192.168.20.2","gateway":"192.168.10.1","dev":"k8l-na-eth0",'
-                                 '"flags":[],"cache":[],"metrics":[{"mtu":1300}]}]')
+    configured = ip_route_get.frame('[{"dst":"192.168.20.2","gateway":"192.168.10.1","dev":"k8l-na-eth0",'
+                                    '"flags":[],"cache":[],"metrics":[{"mtu":1300}]}]')
     sending = mtu.sending_interface(links("ip-json-link--lab-node-a"), configured)
     assert (sending["interface_mtu"], sending["route_mtu"], sending["sending_mtu"]) == (1500, 1300, 1300)
     learned = mtu.sending_interface(links("ip-json-link--lab-node-a"), route("ip-json-route--lab-route-get-learned"))
@@ -333,6 +321,45 @@ def test_no_dest_reads_not_checked_and_says_why():
     rb = diagnose_runbook("mtu", source="none", target="local")
     assert status(rb)["MTU-001"] == "NOT CHECKED"
     assert any("no dest given" in u.reason for u in rb.unavailable)
+
+
+NO_ROUTE = ("RTNETLINK answers: Network is unreachable\n", 2)  # what ip printed in the lab's no-route fault
+
+
+def test_no_route_to_dest_is_an_answer_and_no_finding():
+    unrouted = ip_route_get.frame("", *NO_ROUTE)
+    assert mtu.no_route(unrouted)["type"] == "none" and mtu.no_route(route("ip-json-route--lab-route-get")) is None
+    assert mtu.sending_interface(links("ip-json-link--lab-node-a"), unrouted) is None
+    assert mtu.diagnose(links=links("ip-json-link--lab-node-a"), route=unrouted,
+                        probes=pd.DataFrame(columns=mtu.PROBE_COLUMNS), dest="192.168.20.2") == []
+
+
+def test_a_replay_where_the_kernel_has_no_route_reads_not_checked_with_a_no_route_row(scenario_copy):
+    """The recorded scenario with the route lookup answered as in the lab's no-route fault (exit 2)."""
+    recorded = json.loads((scenario_copy / "k8srun.json").read_text())["recorded"]
+    dest = recorded["parameters"]["dest"]
+    host = scenario_copy / "hosts" / "netns_k8l-node-a"
+    meta_path = host / f"ip-route-get-{dest}.json"
+    meta = json.loads(meta_path.read_text())
+    meta.update(stderr=NO_ROUTE[0], exit_code=NO_ROUTE[1],
+                error=f"ip exited with code 2 on {meta['target']}: {NO_ROUTE[0].strip()}")
+    meta_path.write_text(json.dumps(meta))
+    (host / f"ip-route-get-{dest}.txt").write_text("")
+    rb = diagnose_runbook("mtu", source=str(scenario_copy))
+    assert status(rb) == {"MTU-001": "NOT CHECKED", "MTU-002": "OK"}  # not OK, not a crash
+    assert rb.findings == []
+    [row] = rb.unavailable
+    assert row.what == f"route to {dest}"
+    assert row.reason.startswith(f"no route to {dest}: RTNETLINK answers: Network is unreachable — no route matches")
+    assert row.where == "netns:k8l-node-a"
+    assert [r.command_id for r in rb.target.results] == ["ip-link", f"ip-route-get-{dest}"]  # no probe sent
+
+
+def test_the_routing_sysctl_recording_replays_here_and_says_there_is_no_route():
+    """One declaration of ip route get: the lab's no-route answer recorded by routing-sysctl answers mtu too."""
+    rb = diagnose_runbook("mtu", source="scenario:routing-sysctl", dest=LAB.pod_b.ip)
+    assert status(rb) == {"MTU-001": "NOT CHECKED", "MTU-002": "OK"} and rb.findings == []
+    assert [u.what for u in rb.unavailable] == [f"route to {LAB.pod_b.ip}"]
 
 
 @pytest.mark.slow
@@ -434,6 +461,17 @@ def test_own_topology_router_with_a_lowered_far_link(routed_pair):
     flush(client)
     configured = diagnose_runbook("mtu", source="none", target=f"netns:{client}", dest="10.77.2.2")
     assert configured.findings == [] and status(configured)["MTU-001"] == "OK"
+
+
+@pytest.mark.netns
+def test_own_topology_client_without_a_route_reads_not_checked(routed_pair):
+    client = routed_pair["client"]
+    sh("ip", "-n", client, "route", "del", "default")
+    rb = diagnose_runbook("mtu", source="none", target=f"netns:{client}", dest="10.77.2.2")
+    assert status(rb)["MTU-001"] == "NOT CHECKED" and rb.findings == []
+    assert any(u.reason.startswith("no route to 10.77.2.2: RTNETLINK answers: Network is unreachable")
+               for u in rb.unavailable)
+    assert rb.node(mtu.ROUTE_GET).iloc[0]["routed"] == False  # noqa: E712  (the answer, kept as it is)
 
 
 # ------------------------------------------------------- live: the fault lab

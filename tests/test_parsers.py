@@ -14,10 +14,14 @@ import pandas as pd
 import pytest
 
 from k8srun.errors import ParseError
-from k8srun.parsers import PARSERS, fio, iptables_save, ipvsadm, jc_wrappers, parse
+from k8srun.parsers import PARSERS, fio, ip_route_get, iptables_save, ipvsadm, jc_wrappers, parse
 from k8srun.parsers import frame as parser_frame
+from k8srun.targets import CommandResult
+from k8srun.targets.replay import load_result
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cmd"
+#: ``ip -j route get`` answers captured from real ip (tests/fixtures/cmd/routing-sysctl/capture.py)
+ROUTE_GET_CAPTURED = FIXTURES / "routing-sysctl" / "hosts" / "netns_rtc-a"
 GOLDEN = sorted(FIXTURES.glob("*--*.out"))
 
 
@@ -233,6 +237,65 @@ def test_benchmark_generator_round_trips_through_the_parser():
     assert services[services.status == "no-endpoints"].service.tolist() == ["ns2/svc99:http"]
     assert ok.node_port.notna().sum() == 10 * 4  # services 0, 10, ..., 90
     pd.testing.assert_frame_equal(services, iptables_save.kube_proxy_services(iptables_save.parse(dump)))
+
+
+# --- ip -j route get: stdout, stderr and exit code (not in PARSERS) ----------
+
+@pytest.mark.parametrize("dest, routed, kind, gateway, dev, error", [
+    ("10.99.0.1", True, "unicast", "10.82.0.1", "rtc-a-eth0", None),
+    ("10.82.0.1", True, "unicast", None, "rtc-a-eth0", None),
+    ("10.82.0.2", True, "local", None, "lo", None),
+    ("10.90.1.1", False, "unreachable", None, None, "RTNETLINK answers: No route to host"),
+    ("10.90.2.1", False, "prohibit", None, None, "RTNETLINK answers: Permission denied"),
+    ("10.90.3.1", False, "blackhole", None, None, "RTNETLINK answers: Invalid argument"),
+    ("10.99.0.2", False, "none", None, None, "RTNETLINK answers: Network is unreachable"),
+])
+def test_route_get_answers_captured_from_ip(dest, routed, kind, gateway, dev, error):
+    result = load_result(ROUTE_GET_CAPTURED, f"ip-route-get-{dest}")
+    [row] = ip_route_get.parse(result.stdout, result.stderr, result.exit_code)
+    assert (row["routed"], row["type"], row["gateway"], row["dev"], row["error"]) == (routed, kind, gateway,
+                                                                                      dev, error)
+    assert row["dst"] == (dest if routed else None) and row["meaning"]
+    assert (row["mtu"], row["learned"], row["expires_s"]) == (None, False, None)
+    answer = ip_route_get.frame_result(result)
+    assert list(answer.columns) == ip_route_get.COLUMNS and answer.to_dict("records") == [row]
+
+
+def test_route_get_tells_a_learned_mtu_from_a_configured_one_and_none():
+    """The mtu columns, on ip -j route get output captured from the fault lab (fixture mtu, before/after a probe)."""
+    fresh = ip_route_get.frame(fixture("ip-json-route--lab-route-get"))
+    learned = ip_route_get.frame(fixture("ip-json-route--lab-route-get-learned"))
+    assert fresh.iloc[0][["routed", "dev", "gateway"]].tolist() == [True, "k8l-na-eth0", "192.168.10.1"]
+    assert pd.isna(fresh.iloc[0]["mtu"]) and not fresh.iloc[0]["learned"]
+    assert learned.iloc[0][["mtu", "learned", "expires_s"]].tolist() == [1400, True, 599]
+    [configured] = ip_route_get.parse('[{"dst":"10.0.0.1","dev":"eth0","metrics":[{"mtu":1300}]}]')
+    assert (configured["mtu"], configured["learned"], configured["expires_s"]) == (1300, False, None)
+
+
+@pytest.mark.parametrize("stdout, stderr, exit_code, reason", [
+    ("", "Error: inet prefix is expected rather than \"x\".\n", 1, "exited with code 1"),
+    ("", "RTNETLINK answers: Operation not supported\n", 2, "without a route lookup answer"),
+    ("", "", 2, "ip said: nothing"),
+    ("", "", 0, "expected one route, got 0"),      # empty output of exit 0 is no answer, never "no route"
+    ("[]", "", 0, "expected one route, got 0"),
+    ("not json", "", 0, "invalid JSON"),
+    ("", "", None, "exited with code None"),
+    ('[{"dst":"10.0.0.1","metrics":[{"mtu":"big"}]}]', "", 0, "not a positive integer"),
+    ('[{"dst":"10.0.0.1","metrics":{"mtu":1400}}]', "", 0, "metrics should be a list"),
+    ('[{"dst":"10.0.0.1","expires":"soon"}]', "", 0, "not a number of seconds"),
+])
+def test_route_get_non_answers_raise_parse_error(stdout, stderr, exit_code, reason):
+    with pytest.raises(ParseError, match=reason):
+        ip_route_get.parse(stdout, stderr, exit_code)
+    result = CommandResult("local", "ip-route-get-10.0.0.1", ("ip", "-j", "route", "get", "10.0.0.1"), stdout, stderr,
+                           exit_code, 0.0, "2024-01-01T00:00:00+00:00")
+    with pytest.raises(ParseError, match=reason):
+        ip_route_get.frame_result(result)
+
+
+def test_route_get_is_not_a_text_parser():
+    """Its answer needs stderr and the exit code, and empty text is no answer: not in PARSERS (see its module doc)."""
+    assert ip_route_get.NAME not in PARSERS
 
 
 # --- fio, ping, the others -------------------------------------------------

@@ -42,7 +42,7 @@ import pandas as pd
 import pytest
 
 from k8srun.checks import routing
-from k8srun.errors import ParameterError, ParseError
+from k8srun.errors import ParameterError
 from k8srun.lab import control
 from k8srun.lab.topology import LAB
 from k8srun.parsers import frame as parser_frame
@@ -84,39 +84,6 @@ def findings_of(out: Path) -> list[dict]:
 
 def recorded_frame(command_id: str, parser: str) -> pd.DataFrame:
     return parser_frame(parser, load_result(RECORDED, command_id).stdout)
-
-
-# -- parser: ip -j route get, captured answers ----------------------------------------------------------
-
-@pytest.mark.parametrize("dest, routed, kind, gateway, dev, error", [
-    ("10.99.0.1", True, "unicast", "10.82.0.1", "rtc-a-eth0", None),
-    ("10.82.0.1", True, "unicast", None, "rtc-a-eth0", None),
-    ("10.82.0.2", True, "local", None, "lo", None),
-    ("10.90.1.1", False, "unreachable", None, None, "RTNETLINK answers: No route to host"),
-    ("10.90.2.1", False, "prohibit", None, None, "RTNETLINK answers: Permission denied"),
-    ("10.90.3.1", False, "blackhole", None, None, "RTNETLINK answers: Invalid argument"),
-    ("10.99.0.2", False, "none", None, None, "RTNETLINK answers: Network is unreachable"),
-])
-def test_route_get_answers_captured_from_ip(dest, routed, kind, gateway, dev, error):
-    result = load_result(CAPTURED, f"ip-route-get-{dest}")
-    [row] = ip_route_get.parse(result.stdout, result.stderr, result.exit_code)
-    assert (row["routed"], row["type"], row["gateway"], row["dev"], row["error"]) == (routed, kind, gateway,
-                                                                                      dev, error)
-    assert row["dst"] == (dest if routed else None) and row["meaning"]
-    assert list(ip_route_get.frame(result.stdout, result.stderr, result.exit_code).columns) == ip_route_get.COLUMNS
-
-
-@pytest.mark.parametrize("stdout, stderr, exit_code, reason", [
-    ("", "Error: inet prefix is expected rather than \"x\".\n", 1, "exited with code 1"),
-    ("", "RTNETLINK answers: Operation not supported\n", 2, "without a route lookup answer"),
-    ("", "", 2, "ip said: nothing"),
-    ("[]", "", 0, "expected one route, got 0"),
-    ("not json", "", 0, "invalid JSON"),
-    ("", "", None, "exited with code None"),
-])
-def test_route_get_non_answers_raise_parse_error(stdout, stderr, exit_code, reason):
-    with pytest.raises(ParseError, match=reason):
-        ip_route_get.parse(stdout, stderr, exit_code)
 
 
 # -- checks on recorded output --------------------------------------------------------------------------

@@ -13,19 +13,27 @@ vanish somewhere, so requests with large bodies hang. Two questions:
 
 Evidence, all node commands on the run's ``target``:
 
-==================================  ===============================================  =============
-command id                          argv                                             evidence name
-==================================  ===============================================  =============
-``ip-link``                         ``ip -j -d link show`` (shared NODE_FACTS)       ``ip-link``
-``ip-addr``                         ``ip -j addr show``, only when a VXLAN device    (sharpens)
-                                    names no underlying link (found by its local IP)
-``ip-route-get``                    ``ip -j route get DEST``                         ``route``
-``ping-df-{size}``                  ``ping -n -M do -s SIZE-28 -c 1 -W 1 DEST``      ``probes``
-``ping-df-{size}-confirm``          the same with ``-c 3 -i 0.2`` (a silent          ``probes``
-                                    boundary is probed once more)
-``ip-route-get-after-probes``       ``ip -j route get DEST`` again: the path MTU     (sharpens)
-                                    the kernel learned from the probes
-==================================  ===============================================  =============
+====================================  ===============================================  ================
+command id                            argv                                             evidence name
+====================================  ===============================================  ================
+``ip-link``                           ``ip -j -d link show`` (shared NODE_FACTS)       ``ip-link``
+``ip-addr``                           ``ip -j addr show``, only when a VXLAN device    (sharpens)
+                                      names no underlying link (found by its local IP)
+``ip-route-get-{dest}``               ``ip -j route get DEST`` (the shared             ``ip-route-get``
+                                      :data:`k8srun.evidence.ROUTE_GET`)
+``ping-df-{size}``                    ``ping -n -M do -s SIZE-28 -c 1 -W 1 DEST``      ``probes``
+``ping-df-{size}-confirm``            the same with ``-c 3 -i 0.2`` (a silent          ``probes``
+                                      boundary is probed once more)
+``ip-route-get-{dest}-after-probes``  ``ip -j route get DEST`` again: the path MTU     (sharpens)
+                                      the kernel learned from the probes
+====================================  ===============================================  ================
+
+**No route to dest** (``ip route get`` exits 2: "Network is unreachable",
+or a reject route matches) is an answer, shown as a row "no route to DEST"
+in the evidence-unavailable table: no probe is sent, and MTU-001 reads NOT
+CHECKED — a path that does not exist has no MTU to measure (why there is no
+route is the routing-sysctl runbook's question). MTU-002 reads only the
+target's interfaces and is decided as usual.
 
 **The search** (:func:`next_probe`) depends only on earlier outcomes, so a
 recorded run replays probe for probe. Sizes are whole IP packets (the ping
@@ -86,6 +94,7 @@ Frames:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Any, Iterable
 
@@ -93,10 +102,10 @@ import pandas as pd
 
 from .. import params
 from ..errors import ParameterError, ParseError
-from ..evidence import IP_ADDR, IP_LINK, NodeCommand
+from ..evidence import IP_ADDR, IP_LINK, ROUTE_GET, NodeCommand
 from ..model import Finding, finding
 from ..parsers import frame as parse_frame
-from ..parsers import route_mtu
+from ..parsers import ip_route_get
 from ..registry import CLUSTER, TARGET, TIMEOUT, Parameter, Runbook
 
 
@@ -124,7 +133,7 @@ RUNBOOK = Runbook(
 )
 
 REQUIRES: dict[str, list[str]] = {
-    "MTU-001": [IP_LINK.name, "route", "probes"],
+    "MTU-001": [IP_LINK.name, ROUTE_GET.name, "probes"],
     "MTU-002": [IP_LINK.name, "overlay"],
 }
 
@@ -158,12 +167,12 @@ def _probe_argv(values, *, confirm: bool = False) -> tuple[str, ...]:
     return ("ping", "-n", "-M", "do", "-s", str(size - header_bytes(dest)), *count, "-W", "1", dest)
 
 
-ROUTE_GET = NodeCommand("ip-route-get", lambda p: ("ip", "-j", "route", "get", p["dest"]), route_mtu.frame,
-                        "route to dest (sending interface, MTU on the route)", evidence="route",
-                        columns=tuple(route_mtu.COLUMNS))
-ROUTE_AFTER = NodeCommand("ip-route-get-after-probes", lambda p: ("ip", "-j", "route", "get", p["dest"]),
-                          route_mtu.frame, "route to dest after the probes (path MTU the kernel learned)",
-                          evidence="route-after", columns=tuple(route_mtu.COLUMNS))
+# ROUTE_GET (k8srun.evidence) asked again after the probes: the same argv at a different moment (the kernel
+# may have learned a path MTU since), so its own id — one id names one recorded answer. Its own evidence
+# name too: it only sharpens MTU-001, so a failed re-read must not make MTU-001 NOT CHECKED.
+ROUTE_AFTER = dataclasses.replace(ROUTE_GET, command_id=f"{ROUTE_GET.command_id}-after-probes",
+                                  title="route to dest after the probes (path MTU the kernel learned)",
+                                  evidence="ip-route-get-after-probes")
 PING_DF = NodeCommand("ping-df-{size}", _probe_argv, None, "DF probe", evidence="probes", accept_exit=(0, 1))
 PING_DF_CONFIRM = NodeCommand("ping-df-{size}-confirm", lambda p: _probe_argv(p, confirm=True), None,
                               "DF probe, confirmation", evidence="probes", accept_exit=(0, 1))
@@ -279,10 +288,16 @@ def with_addresses(links: pd.DataFrame, addrs: pd.DataFrame | None) -> pd.DataFr
     return out
 
 
+def no_route(route: pd.DataFrame) -> dict | None:
+    """The kernel's "no route" answer (a row of :mod:`k8srun.parsers.ip_route_get`), None when routed or unknown."""
+    rows = _records(route)
+    return rows[0] if rows and rows[0].get("routed") is False else None
+
+
 def sending_interface(links: pd.DataFrame, route: pd.DataFrame) -> dict | None:
     """The interface the route to dest uses, its MTU and the MTU the host sends with; None when unknown."""
     routes = _records(route)
-    if not routes or links is None or links.empty:
+    if not routes or links is None or links.empty or no_route(route) is not None:
         return None
     chosen = routes[0]
     found = links[links["ifname"] == chosen["dev"]]
@@ -475,11 +490,23 @@ def interfaces(rb) -> pd.DataFrame:
 
 
 def route(rb) -> pd.DataFrame:
-    """``ip -j route get DEST``: the sending interface and any MTU on the route."""
-    if not rb.parameters.get("dest"):
+    """``ip -j route get DEST``: the sending interface and any MTU on the route.
+
+    No route to dest is an answer, not a failure: the row is returned as
+    it is, and a visible row says there is no route (MTU-001 NOT CHECKED).
+    """
+    dest = rb.parameters.get("dest")
+    if not dest:
         _unavailable_once(rb, ROUTE_GET.name, ROUTE_GET.title, "no dest given: run with -p dest IP")
-        return pd.DataFrame(columns=route_mtu.COLUMNS)
-    return rb.node(ROUTE_GET)
+        return pd.DataFrame(columns=ip_route_get.COLUMNS)
+    answer = rb.node(ROUTE_GET)
+    refused = no_route(answer)
+    if refused is not None:
+        _unavailable_once(rb, ROUTE_GET.name, f"route to {dest}",
+                          f"no route to {dest}: {refused['error']} — {refused['meaning']}; no path whose MTU "
+                          "could be measured (the routing-sysctl runbook says why)",
+                          where=rb.node_result(ROUTE_GET).target)
+    return answer
 
 
 def _ping_row(result) -> dict | None:
@@ -497,7 +524,11 @@ def probe_path_mtu(rb) -> pd.DataFrame:
     if not dest:
         _unavailable_once(rb, PING_DF.name, "DF probes", "no dest given: run with -p dest IP")
         return empty
-    sending = sending_interface(interfaces(rb), route(rb))
+    to_dest = route(rb)
+    if no_route(to_dest) is not None:  # nothing to probe; route() already shows why
+        rb.missing_evidence.add(PING_DF.name)
+        return empty
+    sending = sending_interface(interfaces(rb), to_dest)
     if sending is None:
         _unavailable_once(rb, PING_DF.name, "DF probes", "the sending interface and its MTU are unknown "
                           "(route or interfaces unavailable, see above)")
@@ -531,7 +562,7 @@ def probe_path_mtu(rb) -> pd.DataFrame:
 def route_after_probes(rb) -> pd.DataFrame:
     """``ip -j route get DEST`` again after the probes: the path MTU the kernel learned (sharpens MTU-001)."""
     if not rb.parameters.get("dest") or probe_path_mtu(rb).empty:
-        return pd.DataFrame(columns=route_mtu.COLUMNS)
+        return pd.DataFrame(columns=ip_route_get.COLUMNS)
     return rb.node(ROUTE_AFTER)
 
 

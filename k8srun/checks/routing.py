@@ -10,7 +10,8 @@ evidence name       command                           read for
 ==================  ================================  ===============================================
 ``ip-route``        ``ip -j route show table all``    default route, which interfaces carry routes
 ``ip-route-get``    ``ip -j route get DEST``          the route the kernel picks (exit 2 = no route:
-                                                      an answer, :mod:`k8srun.parsers.ip_route_get`)
+                                                      an answer, :mod:`k8srun.parsers.ip_route_get`;
+                                                      :data:`k8srun.evidence.ROUTE_GET`, shared with mtu)
 ``sysctl-a``        ``sysctl -a``                     ``net.ipv4.ip_forward``, ``net.bridge.*`` (absent
                                                       = ``/proc/sys/net/bridge`` missing = br_netfilter
                                                       not loaded), ``net.ipv4.conf.*.rp_filter``
@@ -75,8 +76,8 @@ from typing import Any
 import pandas as pd
 
 from .. import params
-from ..errors import ParameterError, ParseError
-from ..evidence import IP_LINK, IP_ROUTE, SYSCTL_ALL, NodeCommand
+from ..errors import ParameterError
+from ..evidence import IP_LINK, IP_ROUTE, ROUTE_GET, SYSCTL_ALL
 from ..model import Finding, finding
 from ..parsers import ip_route_get
 from ..parsers.ip_json import ROUTE_COLUMNS
@@ -127,9 +128,6 @@ RUNBOOK = Runbook(
                           "routes leave through two or more interfaces; yes; no", forwarding_choice),
                 TIMEOUT),
 )
-
-ROUTE_GET = NodeCommand("ip-route-get-{dest}", lambda p: ("ip", "-j", "route", "get", p["dest"]), "ip-json-route",
-                        "the route the kernel picks for dest", evidence="ip-route-get", accept_exit=(0, 2))
 
 REQUIRES: dict[str, list[str]] = {
     "ROUTE-001": [ROUTE_GET.name],
@@ -402,23 +400,12 @@ def route_to_dest(rb) -> pd.DataFrame:
     evidence ``ip-route-get`` is then missing and ROUTE-001 NOT CHECKED.
     Calling it again re-shows nothing.
     """
-    empty = pd.DataFrame(columns=ip_route_get.COLUMNS)
-    if ROUTE_GET.name in rb.missing_evidence:
-        return empty
     if not rb.parameters.get("dest"):
-        rb.missing_evidence.add(ROUTE_GET.name)
-        rb.note_unavailable(ROUTE_GET.title, "no dest given (-p dest IP)", skipped=True)
-        return empty
-    rb.node(ROUTE_GET)
-    result = rb.node_result(ROUTE_GET)
-    if result is None or ROUTE_GET.name in rb.missing_evidence:
-        return empty
-    try:
-        return ip_route_get.frame(result.stdout, result.stderr, result.exit_code)
-    except ParseError as exc:
-        rb.missing_evidence.add(ROUTE_GET.name)
-        rb.note_unavailable(f"{ROUTE_GET.title} ({result.command_id})", str(exc), where=result.target)
-        return empty
+        if ROUTE_GET.name not in rb.missing_evidence:
+            rb.missing_evidence.add(ROUTE_GET.name)
+            rb.note_unavailable(ROUTE_GET.title, "no dest given (-p dest IP)", skipped=True)
+        return pd.DataFrame(columns=ip_route_get.COLUMNS)
+    return rb.node(ROUTE_GET)
 
 
 def read_sysctls(rb) -> pd.DataFrame:

@@ -29,6 +29,13 @@ sysctl              ``sysctl -a``                                  :mod:`.jc_wra
 resolv-conf         ``cat /etc/resolv.conf``                       :mod:`.jc_wrappers`
 ss                  ``ss -tuan[p]``                                :mod:`.jc_wrappers`
 ==================  =============================================  ==========================
+
+Not in ``PARSERS``: :mod:`.ip_route_get` (``ip -j route get DEST``). Its
+answer is stdout, stderr and exit code together — exit 2 with the kernel's
+"Network is unreachable" on stderr and nothing on stdout means *no route*,
+while empty output of a run that exited 0 is no answer at all — so it does
+not fit ``text -> rows`` with "empty text, no rows". It takes the whole
+command result instead (:data:`k8srun.evidence.ROUTE_GET`, ``result_parser``).
 """
 
 from __future__ import annotations
