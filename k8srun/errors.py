@@ -49,7 +49,16 @@ class ParameterError(K8srunError, ValueError):
         self.param = param
         self.value = value
         self.reason = reason
-        super().__init__(f"parameter {param!r}: {reason} (got {value!r})")
+        super().__init__(f"parameter {param!r}: {reason} (got {_shown(value)})")
+
+
+def _shown(value: object, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a hostile value must not make a huge message."""
+    try:
+        text = repr(value)
+    except RecursionError:  # a self-containing YAML list
+        text = f"<recursive {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class ParseError(K8srunError, ValueError):

@@ -59,14 +59,48 @@ def port(param: str, value: object) -> int:
     return number
 
 
-def positive_number(param: str, value: object, *, integer: bool = False) -> float | int:
-    """A finite number > 0 (timeouts, tail lines)."""
+#: the longest any single command or API call may take (``timeout_s``): an hour
+TIMEOUT_MAX_S = 3600
+#: the most log lines read per container (``tail_lines``)
+TAIL_LINES_MAX = 100_000
+
+
+def positive_number(param: str, value: object, *, integer: bool = False,
+                    maximum: float | None = None) -> float | int:
+    """A finite number > 0 (timeouts, tail lines), at most ``maximum`` when given.
+
+    Accepts an int or float, or ASCII text of one; rejects booleans (YAML's
+    ``true``), lists, NaN/infinity and look-alike digits (``５``).
+    """
+    kind = "integer" if integer else "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or \
+            (isinstance(value, str) and not value.strip().isascii()):
+        raise ParameterError(param, value, f"must be a positive {kind}")
     try:
-        number = int(str(value), 10) if integer else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ParameterError(param, value, "must be a positive " + ("integer" if integer else "number")) from None
+        if integer:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            number: float | int = int(value) if isinstance(value, float) else int(str(value).strip(), 10)
+        else:
+            number = float(value)
+    except (OverflowError, ValueError):  # int(inf) overflows; int("1.5") and float("x") are ValueErrors
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(param, value, "must be a finite number") from None
+        raise ParameterError(param, value, f"must be a positive {kind}") from None
     if not math.isfinite(number):
         raise ParameterError(param, value, "must be a finite number")
     if number <= 0:
         raise ParameterError(param, value, "must be greater than 0")
+    if maximum is not None and number > maximum:
+        raise ParameterError(param, value, f"must be at most {maximum:g}")
     return number
+
+
+def timeout_seconds(param: str, value: object) -> float:
+    """A per-call time bound in seconds: > 0 and at most :data:`TIMEOUT_MAX_S`."""
+    return positive_number(param, value, maximum=TIMEOUT_MAX_S)
+
+
+def line_count(param: str, value: object) -> int:
+    """A number of log lines: a whole number > 0 and at most :data:`TAIL_LINES_MAX`."""
+    return int(positive_number(param, value, integer=True, maximum=TAIL_LINES_MAX))

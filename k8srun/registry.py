@@ -92,17 +92,13 @@ def _text(name: str, value: Any) -> str:
     return value
 
 
-def _timeout(name: str, value: Any) -> float:
-    return params.positive_number(name, value)
-
-
 #: parameters every runbook that reads cluster state declares (RUNBOOKS.md "Common parameters")
 CLUSTER = (
     Parameter("source", "", "scenario:NAME, a snapshot bundle path, live or none", _source, path=True),
     Parameter("kubeconfig", "", "for source live; empty means ~/.kube/config or in-cluster", _text, path=True),
     Parameter("context", "", "for source live; empty means the current context", _text),
 )
-TIMEOUT = Parameter("timeout_s", 10, "per command / API call, seconds", _timeout)
+TIMEOUT = Parameter("timeout_s", 10, "per command / API call, seconds", params.timeout_seconds)
 NAMESPACE = Parameter("namespace", "", "namespace to look at; empty means the source's default",
                       lambda n, v: params.dns1123_label(n, v, allow_empty=True))
 POD = Parameter("pod", "", "empty means every pod of interest in the namespace",

@@ -43,7 +43,7 @@ RUNBOOK = Runbook(
                 Parameter("container", "", "empty means every container of those pods",
                           lambda n, v: params.dns1123_label(n, v, allow_empty=True)),
                 Parameter("tail_lines", 200, "log lines to read per container",
-                          lambda n, v: params.positive_number(n, v, integer=True)),
+                          params.line_count),
                 TIMEOUT),
     triage=("pods-crashing",),
 )
