@@ -31,6 +31,9 @@ from ..resources import CATALOGUE
 #: resource plural -> namespaced?
 RESOURCES: dict[str, bool] = {plural: r.namespaced for plural, r in CATALOGUE.items()}
 
+#: bytes of one container's log a read returns at most (``limitBytes`` on a live cluster)
+LOG_LIMIT_BYTES = 8 * 2**20
+
 
 class Source(abc.ABC):
     """Read-only access to cluster state. Implementations never write."""
@@ -63,8 +66,8 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-             tail_lines: int | None = None) -> str:
-        """Log text of one container (``previous``: the last terminated run)."""
+             tail_lines: int | None = None, limit_bytes: int | None = LOG_LIMIT_BYTES) -> str:
+        """Log text of one container (``previous``: the last terminated run), at most ``limit_bytes``."""
 
     def gaps(self, resource: str, namespace: str | None = None) -> list[tuple[str, str]]:
         """(what, why) of parts of ``list(resource, namespace)`` known to be missing.
@@ -110,7 +113,7 @@ class NoSource(Source):
     def list(self, resource, namespace=None):
         raise NoClusterSource()
 
-    def logs(self, namespace, pod, container, *, previous=False, tail_lines=None):
+    def logs(self, namespace, pod, container, *, previous=False, tail_lines=None, limit_bytes=None):
         raise NoClusterSource()
 
     def namespaces(self):
@@ -169,3 +172,53 @@ def open_source(spec: str, *, kubeconfig: str | None = None, context: str | None
     if kind == "scenario":
         return SnapshotSource(path, kind="scenario", description=spec.strip())
     return SnapshotSource(path)
+
+
+def check_source(spec: str, *, kubeconfig: str | None = None, context: str | None = None,
+                 timeout_s: float = 10, namespace: str | None = None, pod: str | None = None,
+                 container: str | None = None) -> None:
+    """Can a runbook use this source? Raises a one-line error naming what cannot be used.
+
+    Run before a kernel starts (``k8srun run``): a bundle is opened (a
+    ``.tar.gz`` extracted within its caps, then removed), and ``namespace``,
+    ``pod`` and ``container``, when given, must be in it; a live cluster's
+    kubeconfig, context and exec credential plugin must load and its API
+    server answer ``/version`` within ``timeout_s`` (unreachable, credentials
+    rejected or not the Kubernetes API: :class:`~k8srun.errors.SourceError`).
+    A live cluster's namespaces are not looked up here: a runbook shows what
+    it cannot read as "evidence unavailable".
+    """
+    with open_source(spec, kubeconfig=kubeconfig, context=context, timeout_s=timeout_s) as source:
+        if source.kind == "live":
+            source.version()
+        elif source.kind in ("snapshot", "scenario"):
+            _check_in_bundle(source, namespace, pod, container)
+
+
+def _check_in_bundle(source: Source, namespace: str | None, pod: str | None, container: str | None) -> None:
+    from ..errors import SourceError
+
+    if not (namespace or pod or container):
+        return
+    try:
+        known = source.namespaces()
+    except SourceError:
+        return  # the runbook says what it could not read
+    namespace = namespace or source.default_namespace()
+    if namespace not in known:
+        raise ParameterError("namespace", namespace, f"no such namespace in {source.description} "
+                             f"(has: {', '.join(known[:20]) or 'none'})")
+    if not pod:
+        return
+    try:
+        found = source.get("pods", namespace, pod)
+    except SourceError:
+        return
+    if found is None:
+        raise ParameterError("pod", pod, f"no such pod in namespace {namespace} of {source.description}")
+    spec = found.get("spec") if isinstance(found.get("spec"), dict) else {}
+    names = [c.get("name") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+             if isinstance(c, dict)]
+    if container and container not in names:
+        raise ParameterError("container", container, f"pod {namespace}/{pod} has no such container "
+                             f"(has: {', '.join(str(n) for n in names) or 'none'})")

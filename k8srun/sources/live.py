@@ -5,23 +5,35 @@ kubeconfig file and context, or with the pod's service account when running
 in a cluster and no kubeconfig exists. Every call is read-only and returns
 the API's own JSON (camelCase dicts, exactly as a snapshot bundle holds them):
 
-- ``list(resource, namespace)`` pages with ``limit=500`` and follows ``continue``;
+- ``list(resource, namespace)`` pages with ``limit=500`` and follows ``continue``, at most
+  :data:`MAX_PAGES` pages (a server that keeps sending tokens, or repeats one, is an error);
 - ``get`` reads one object (``None`` on 404), in list-item form (no ``kind``/``apiVersion``);
   with no namespace, the first of that name in any namespace (a ``metadata.name`` field selector);
 - ``events_for(namespace, kind, name)`` asks the server with a field selector
   ``involvedObject.kind=KIND,involvedObject.name=NAME``, never a full list;
-- ``logs(namespace, pod, container, previous=, tail_lines=)`` is the log text;
+- ``logs(namespace, pod, container, previous=, tail_lines=, limit_bytes=)`` is the log text,
+  always asked with both ``tailLines`` and ``limitBytes`` (defaults :data:`LOG_TAIL_LINES`,
+  :data:`~k8srun.sources.LOG_LIMIT_BYTES`; the server cuts the tail at ``limitBytes``);
 - ``meta()`` is ``{"kind": "live", "description": "live:CONTEXT", "server": URL,
   "context": CONTEXT, "cluster_version": {"major": "1", "minor": "30", "gitVersion":
   "v1.30.2", ...}}`` (the server's ``/version`` object, as snapshots keep it;
   ``version_error`` instead when ``/version`` could not be read).
+
+Time bounds: ``budget_s`` (``k8srun capture --max-time``), when given, bounds all calls
+together: once spent, every call fails at once, saying so. ``timeout_s`` bounds each call *as a whole* — connect, headers and body —
+not only each read (urllib3's timeouts are per read, so a server trickling a byte a
+second would never trip them): at the deadline the call's sockets are shut down. An
+exec credential plugin of the kubeconfig gets ``timeout_s`` too (the kubernetes client
+runs it with none, and logs and ignores its failures); one that hangs, fails or answers
+garbage is a :class:`SourceError` naming it.
 
 Failures become one-line :class:`~k8srun.errors.SourceError` subclasses
 (defined in :mod:`k8srun.errors`, importable from here too):
 :class:`AuthenticationFailed` (401), :class:`Forbidden` (403, naming user,
 verb, resource and namespace), :class:`ApiUnreachable` (refused, DNS, TLS,
 timeout; which one is read from the urllib3/ssl/socket exception types, never
-their text) and :class:`ApiRequestFailed` (any other status). ``kubernetes``
+their text) and :class:`ApiRequestFailed` (any other status, and answers that are not the
+API's: an HTML page, JSON that is not an object, a list without ``items``). ``kubernetes``
 is imported here only, when a live source is opened.
 """
 
@@ -30,16 +42,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 from ..errors import ApiRequestFailed, ApiUnreachable, AuthenticationFailed, Forbidden, SourceError
-from ..params import positive_number
+from ..params import TAIL_LINES_MAX, timeout_seconds
 from ..resources import CATALOGUE, ApiResource
-from . import Source
+from . import LOG_LIMIT_BYTES, Source
 
 PAGE_SIZE = 500
+#: most pages one list follows (``PAGE_SIZE`` objects each): past it the list is unavailable, not cut short
+MAX_PAGES = 200
+#: ``tailLines`` asked for when the caller gives none (``limitBytes`` is always asked too)
+LOG_TAIL_LINES = TAIL_LINES_MAX
 
 #: API group -> kubernetes.client class serving it
 _API_CLASSES = {"": "CoreV1Api", "apps": "AppsV1Api", "batch": "BatchV1Api",
@@ -108,18 +129,179 @@ def _short_reason(exc: BaseException, timeout_s: float) -> str:
     return innermost
 
 
+# ---------------------------------------------------------------- time bounds
+
+_current = threading.local()
+
+
+class _Deadline:
+    """The overall time bound of one API call: at ``seconds`` the call's sockets are shut down.
+
+    urllib3 bounds each connect and each read, so a server sending a byte a
+    second is never "timed out"; this bounds the whole call instead. Used as
+    ``with _Deadline(s) as deadline: ...``; the connections of the calls made
+    inside (this thread) register their sockets through :func:`_watched_pools`.
+    """
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._done = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def __enter__(self) -> "_Deadline":
+        self._outer = getattr(_current, "deadline", None)
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+        _current.deadline = self._outer
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+def _watched_pools() -> dict:
+    """urllib3 pool classes whose connections register their sockets with the current :class:`_Deadline`."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Watched:
+        def _new_conn(self):
+            sock = super()._new_conn()  # the raw TCP socket, before any TLS handshake
+            deadline = getattr(_current, "deadline", None)
+            if deadline is not None:
+                deadline.watch(sock)
+            return sock
+
+        def request(self, *args, **kwargs):
+            deadline = getattr(_current, "deadline", None)
+            if deadline is not None:
+                deadline.watch(self.sock)  # a kept-alive connection; None when it connects anew
+            return super().request(*args, **kwargs)
+
+    class WatchedHTTPConnection(Watched, HTTPConnection):
+        pass
+
+    class WatchedHTTPSConnection(Watched, HTTPSConnection):
+        pass
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    return {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+
+def _bound_calls(api_client) -> None:
+    """Make every call of ``api_client`` honour :class:`_Deadline` (plain and HTTP(S)-proxied pools)."""
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    manager = api_client.rest_client.pool_manager
+    if manager.pool_classes_by_scheme == {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}:
+        manager.pool_classes_by_scheme = _watched_pools()
+
+
+class _ExecPluginFailed(BaseException):
+    """An exec credential plugin hung, failed or answered garbage.
+
+    A BaseException on purpose: the kubernetes client catches ``Exception``
+    around the plugin, logs it and goes on without credentials.
+    """
+
+
+def _bounded_exec_provider(timeout_s: float):
+    """The kubernetes client's ExecProvider, running the plugin with a time bound and checking its answer."""
+    from kubernetes.config.exec_provider import ExecProvider
+
+    class BoundedExecProvider(ExecProvider):
+        def run(self, previous_response=None):
+            command = " ".join(str(a) for a in self.args)[:200]
+            interactive = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+            info = {"apiVersion": self.api_version, "kind": "ExecCredential",
+                    "spec": {"interactive": interactive}}
+            if previous_response:
+                info["spec"]["response"] = previous_response
+            if self.cluster:
+                info["spec"]["cluster"] = self.cluster.value
+            env = {**self.env, "KUBERNETES_EXEC_INFO": json.dumps(info)}
+            try:
+                process = subprocess.Popen(self.args, stdout=subprocess.PIPE,
+                                           stderr=sys.stderr if interactive else subprocess.PIPE,
+                                           stdin=sys.stdin if interactive else subprocess.DEVNULL,
+                                           cwd=self.cwd, env=env, text=True, start_new_session=True)
+            except OSError as exc:
+                raise _ExecPluginFailed(f"exec credential plugin {command!r} cannot start: "
+                                        f"{exc.strerror or exc}") from None
+            try:
+                stdout, stderr = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise _ExecPluginFailed(f"exec credential plugin {command!r} gave no answer within "
+                                        f"{timeout_s:g}s (timeout_s); killed") from None
+            if process.returncode != 0:
+                last = (stderr or "").strip().splitlines()[-1:] or [""]
+                raise _ExecPluginFailed(f"exec credential plugin {command!r} exited {process.returncode}"
+                                        + (f": {last[0][:200]}" if last[0] else ""))
+            try:
+                data = json.loads(stdout)
+                status = data["status"]
+                if data.get("apiVersion") != self.api_version or not isinstance(status, dict) or \
+                        not ("token" in status or {"clientCertificateData", "clientKeyData"} <= set(status)):
+                    raise ValueError(data)
+            except (ValueError, TypeError, KeyError):
+                raise _ExecPluginFailed(f"exec credential plugin {command!r} did not answer an ExecCredential "
+                                        f"({self.api_version}) with a token or client certificate") from None
+            return status
+
+    return BoundedExecProvider
+
+
 class LiveSource(Source):
     """Read-only :class:`Source` over a live cluster (kubeconfig/context or in-cluster)."""
 
     kind = "live"
 
     def __init__(self, kubeconfig: str | os.PathLike | None = None, context: str | None = None,
-                 timeout_s: float = 10):
+                 timeout_s: float = 10, *, budget_s: float | None = None):
         from kubernetes import client, config
+        from kubernetes.config import kube_config
 
-        self.timeout_s = positive_number("timeout_s", timeout_s)
+        self.timeout_s = timeout_seconds("timeout_s", timeout_s)
+        self._budget_end = time.monotonic() + budget_s if budget_s else None
+        self.budget_s = budget_s
         configuration = client.Configuration()
         path = Path(kubeconfig).expanduser() if kubeconfig else _default_kubeconfig()
+        kube_config.ExecProvider = _bounded_exec_provider(self.timeout_s)  # also used on token refresh
         try:
             if kubeconfig is None and not path.exists() and os.environ.get("KUBERNETES_SERVICE_HOST"):
                 config.load_incluster_config(client_configuration=configuration)
@@ -136,14 +318,20 @@ class LiveSource(Source):
                                       where=f"kubeconfig {path}")
                 config.load_kube_config(config_file=str(path), context=context,
                                         client_configuration=configuration, persist_config=False)
-        except config.ConfigException as exc:
-            reason = str(exc).splitlines()[0]
+        except SourceError:
+            raise
+        except _ExecPluginFailed as exc:
+            raise SourceError(f"kubeconfig {path}: {exc}", where=f"kubeconfig {path}", reason=str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - the client raises anything on a malformed file
+            reason = _first_line(exc) if isinstance(exc, config.ConfigException) else \
+                f"cannot be loaded: {_first_line(exc)}"
             raise SourceError(f"kubeconfig {path}: {reason}", where=f"kubeconfig {path}", reason=reason) from None
         configuration.retries = 0  # timeout_s bounds each call; urllib3 retries would multiply it
         self.server = configuration.host
         self.description = f"live:{self.context}"
         self._client = client
         self._api_client = client.ApiClient(configuration)
+        _bound_calls(self._api_client)
         self._apis: dict[str, object] = {}
 
     # ------------------------------------------------------------ calls
@@ -153,18 +341,51 @@ class LiveSource(Source):
             self._apis[name] = getattr(self._client, name)(self._api_client)
         return self._apis[name]
 
-    def _call(self, verb: str, resource: ApiResource, namespace: str | None, method: str, *args, **kwargs):
-        """The raw HTTP response of one client call, or a one-line SourceError."""
-        from kubernetes.client.exceptions import ApiException
+    def _request(self, function, *args, **kwargs):
+        """The HTTP response of one client call, body read, within ``timeout_s`` overall.
+
+        Raises ApiException (an error status), ApiUnreachable (no complete answer).
+        """
         from urllib3.exceptions import HTTPError
+
+        seconds = self.timeout_s
+        if self._budget_end is not None:
+            left = self._budget_end - time.monotonic()
+            if left <= 0:
+                reason = f"not asked: the time bound of {self.budget_s:g}s for all calls ran out"
+                raise SourceError(f"API server {self.server}: {reason}", where=self.server, reason=reason)
+            seconds = min(seconds, left)
+        with _Deadline(seconds) as deadline:
+            try:
+                response = function(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
+                response.data  # noqa: B018 - read the body within the deadline
+                return response
+            except (HTTPError, OSError) as exc:
+                if deadline.expired:
+                    raise ApiUnreachable(self.server, f"no complete answer within {seconds:g}s "
+                                                      "(timed out; the server answered too slowly)") from None
+                raise ApiUnreachable(self.server, _short_reason(exc, self.timeout_s)) from None
+            except _ExecPluginFailed as exc:  # a token refresh ran the plugin
+                raise SourceError(f"API server {self.server}: {exc}", where=self.server, reason=str(exc)) from None
+
+    def _call(self, verb: str, resource: ApiResource, namespace: str | None, method: str, *args, **kwargs):
+        """The raw HTTP response of one client call (body read), or a one-line SourceError."""
+        from kubernetes.client.exceptions import ApiException
 
         function = getattr(self._api(resource.group), method)
         try:
-            return function(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
+            return self._request(function, *args, **kwargs)
         except ApiException as exc:
             raise self._api_error(exc, verb, resource, namespace) from None
-        except (HTTPError, OSError) as exc:
-            raise ApiUnreachable(self.server, _short_reason(exc, self.timeout_s)) from None
+
+    def _not_the_api(self, response, what: str, verb: str, resource: ApiResource,
+                     namespace: str | None) -> ApiRequestFailed:
+        """An answer that is not the Kubernetes API's (a proxy or login page, JSON of another shape)."""
+        content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0]
+        return ApiRequestFailed(self.server, response.status, response.reason or "", f"the answer ({content_type}) "
+                                f"is {what}: not the Kubernetes API (a proxy or login page in front of it?)",
+                                verb=verb, resource=resource.plural, namespace=namespace,
+                                cluster_scoped=not resource.namespaced)
 
     def _api_error(self, exc, verb: str, resource: ApiResource, namespace: str | None) -> SourceError:
         try:
@@ -180,9 +401,15 @@ class LiveSource(Source):
         return ApiRequestFailed(self.server, exc.status, exc.reason, message, verb=verb, resource=resource.plural,
                                 namespace=namespace, cluster_scoped=not resource.namespaced)
 
-    @staticmethod
-    def _json(response) -> dict:
-        return json.loads(response.data)
+    def _json(self, response, verb: str, resource: ApiResource, namespace: str | None) -> dict:
+        """The response body as a JSON object, or ApiRequestFailed saying what it is instead."""
+        try:
+            found = json.loads(response.data)
+        except (ValueError, RecursionError):
+            raise self._not_the_api(response, "not JSON", verb, resource, namespace) from None
+        if not isinstance(found, dict):
+            raise self._not_the_api(response, "JSON but not an object", verb, resource, namespace)
+        return found
 
     def _resource(self, resource: str) -> ApiResource:
         if resource not in CATALOGUE:
@@ -198,15 +425,34 @@ class LiveSource(Source):
         else:
             method, args = f"list_{snake}_for_all_namespaces", ()
         items: list[dict] = []
-        token = None
-        while True:
+        token, seen = None, set()
+        for _ in range(MAX_PAGES):
             paging = {"_continue": token} if token else {}
-            page = self._json(self._call("list", api_resource, namespace, method, *args, limit=PAGE_SIZE,
-                                         **paging, **selectors))
-            items += page.get("items") or []
-            token = (page.get("metadata") or {}).get("continue")
+            response = self._call("list", api_resource, namespace, method, *args, limit=PAGE_SIZE,
+                                  **paging, **selectors)
+            page = self._json(response, "list", api_resource, namespace)
+            page_items = page.get("items")
+            if page_items is None and "items" not in page or not isinstance(page_items or [], list):
+                raise self._not_the_api(response, f"not a {api_resource.list_kind} (no items)", "list",
+                                        api_resource, namespace)
+            if not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict) for i in page_items or []):
+                raise self._not_the_api(response, f"a {api_resource.list_kind} whose items are not all objects",
+                                        "list", api_resource, namespace)
+            items += page_items or []
+            metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+            token = metadata.get("continue")
             if not token:
                 return items
+            if not isinstance(token, str) or token in seen:
+                raise self._paging_error(api_resource, namespace, "it sent the same continue token twice")
+            seen.add(token)
+        raise self._paging_error(api_resource, namespace, f"it still sent a continue token after {MAX_PAGES} "
+                                 f"pages of {PAGE_SIZE}")
+
+    def _paging_error(self, resource: ApiResource, namespace: str | None, why: str) -> SourceError:
+        scope = f" in namespace {namespace}" if namespace else ("" if not resource.namespaced else " in any namespace")
+        reason = f"listing {resource.plural}{scope} stopped: {why}"
+        return SourceError(f"API server {self.server}: {reason}", where=self.server, reason=reason)
 
     # ------------------------------------------------------- interface
     def list(self, resource: str, namespace: str | None = None) -> list[dict]:
@@ -227,7 +473,7 @@ class LiveSource(Source):
             if exc.status == 404:
                 return None
             raise
-        found = self._json(response)
+        found = self._json(response, "get", api_resource, namespace)
         found.pop("kind", None)  # the form list items (and bundle files) have
         found.pop("apiVersion", None)
         return found
@@ -237,27 +483,49 @@ class LiveSource(Source):
                                 field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
 
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-             tail_lines: int | None = None) -> str:
-        options = {"container": container, "previous": previous}
-        if tail_lines:
-            options["tail_lines"] = int(tail_lines)
+             tail_lines: int | None = None, limit_bytes: int | None = LOG_LIMIT_BYTES) -> str:
+        options = {"container": container, "previous": previous,
+                   "tail_lines": int(tail_lines or LOG_TAIL_LINES), "limit_bytes": int(limit_bytes or LOG_LIMIT_BYTES)}
         response = self._call("get logs of", CATALOGUE["pods"], namespace, "read_namespaced_pod_log", pod,
                               namespace, **options)
         return response.data.decode("utf-8", errors="replace")
 
+    def version(self) -> dict:
+        """The server's ``/version`` object; SourceError when the server cannot be used at all.
+
+        :func:`k8srun.sources.check_source` asks it before a runbook starts:
+        unreachable, credentials rejected or not the Kubernetes API.
+        """
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            response = self._request(self._client.VersionApi(self._api_client).get_code)
+        except ApiException as exc:
+            if exc.status == 401:
+                raise AuthenticationFailed(self.server, self.context, exc.status) from None
+            raise ApiRequestFailed(self.server, exc.status, exc.reason or "", "", verb="get", resource="/version",
+                                   namespace=None, cluster_scoped=True) from None
+        found = self._json(response, "get", _VERSION, None)
+        if not found.get("gitVersion"):
+            raise self._not_the_api(response, "a JSON object without gitVersion", "get", _VERSION, None)
+        return found
+
     def meta(self) -> dict:
         info = {"kind": self.kind, "description": self.description, "server": self.server,
                 "context": self.context}
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
         try:
-            version = self._client.VersionApi(self._api_client).get_code(
-                _preload_content=False, _request_timeout=self.timeout_s)
-            info["cluster_version"] = self._json(version)
-        except (ApiException, HTTPError, OSError, ValueError) as exc:  # meta() describes, never fails
-            info["version_error"] = _short_reason(exc, self.timeout_s)
+            info["cluster_version"] = self.version()
+        except SourceError as exc:  # meta() describes, never fails
+            info["version_error"] = exc.reason
         return info
 
     def close(self) -> None:
         self._api_client.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+#: ``/version`` described as a resource, for error messages
+_VERSION = ApiResource(group="", version="", kind="Version", plural="/version", namespaced=False)

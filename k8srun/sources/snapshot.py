@@ -18,25 +18,39 @@ Layout read (SPEC.md "Snapshot bundle")::
     <ns>/<pod>/logs-previous.txt   same framing, ``kubectl logs --previous``
     hosts/<host>/<command-id>.txt  raw node command outputs (see k8srun.targets)
 
-The bundle may be a directory or a ``.tar.gz``/``.tgz`` of one (extracted to
-a private temp dir with tarfile's "data" filter); JSON and YAML files both load.
+The bundle may be a directory or a ``.tar.gz``/``.tgz`` of one, extracted to a
+private temp dir with tarfile's "data" filter (no absolute paths, no ``..``, no
+links out, no devices) within caps: at most :data:`MAX_FILES` members and
+:data:`MAX_BYTES` bytes in all (``K8SRUN_BUNDLE_MAX_FILES``/``_MAX_BYTES``
+override them), so a gzip bomb stops at the cap. The temp dir goes with
+:meth:`SnapshotSource.close`, or at the latest when the process exits.
+JSON and YAML files both load.
+
+Nothing in a bundle is trusted: a file that is not valid JSON/YAML, a List of
+another kind, an item that is not an object, a symlink leading out of the
+bundle or a file over :data:`MAX_FILE_BYTES` raises :class:`BundleError`
+naming the file, which a runbook shows as "evidence unavailable". Log reads
+keep at most ``limit_bytes`` (default :data:`~k8srun.sources.LOG_LIMIT_BYTES`), the newest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tarfile
 import tempfile
+import weakref
+import zlib
 from pathlib import Path
 
 import yaml
 
 from ..errors import BundleError
 from ..resources import CATALOGUE
-from . import RESOURCES, Source
+from . import LOG_LIMIT_BYTES, RESOURCES, Source
 
 try:  # the C loader is ~10x faster on large dumps
     _YamlLoader = yaml.CSafeLoader
@@ -44,6 +58,12 @@ except AttributeError:  # pragma: no cover - depends on libyaml
     _YamlLoader = yaml.SafeLoader
 
 _MARKER_FILES = ("nodes.json", "nodes.yaml", "k8srun.json")
+
+#: extraction caps for a ``.tar.gz`` bundle (environment variables of the same name override)
+MAX_FILES = 200_000
+MAX_BYTES = 4 * 2**30
+#: the largest single file (object list, logs file) read from a bundle
+MAX_FILE_BYTES = 1 * 2**30
 _START = re.compile(r"==== START logs for container (?P<container>[^ ]+) of pod "
                     r"(?P<namespace>[^/ ]+)/(?P<pod>[^ ]+) ====\n")
 
@@ -71,22 +91,70 @@ def parse_logs_file(text: str) -> dict[str, str]:
     return logs
 
 
-def _tail(text: str, tail_lines: int | None) -> str:
-    if not tail_lines:
-        return text
-    lines = text.splitlines(keepends=True)
-    return "".join(lines[-tail_lines:])
+def _tail(text: str, tail_lines: int | None, limit_bytes: int | None = LOG_LIMIT_BYTES) -> str:
+    """The last ``tail_lines`` lines, then at most the last ``limit_bytes`` bytes of them."""
+    if tail_lines:
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[-tail_lines:])
+    if limit_bytes and len(text) > limit_bytes // 4:  # a character is at most 4 bytes
+        data = text.encode("utf-8", errors="replace")
+        if len(data) > limit_bytes:
+            text = data[-limit_bytes:].decode("utf-8", errors="ignore")
+    return text
 
 
-def _find_root(path: Path) -> Path:
-    """The directory holding nodes.json (a tarball may wrap it in one folder)."""
+def _cap(name: str, default: int) -> int:
+    """An extraction cap: the environment variable ``K8SRUN_BUNDLE_<NAME>`` or ``default``."""
+    text = os.environ.get(f"K8SRUN_BUNDLE_{name}", "")
+    return int(text) if text.isdigit() and int(text) > 0 else default
+
+
+def extract_bundle(archive: Path, dest: Path) -> None:
+    """Extract a ``.tar.gz`` bundle into ``dest``, member by member, within the caps.
+
+    Refuses (BundleError naming the member) what the "data" filter refuses —
+    absolute paths, ``..``, links leading out, devices and FIFOs — and stops
+    at the first member past :data:`MAX_FILES` or past :data:`MAX_BYTES` in
+    all, before writing it, so a gzip bomb costs no more than the cap.
+    """
+    max_files, max_bytes = _cap("MAX_FILES", MAX_FILES), _cap("MAX_BYTES", MAX_BYTES)
+    count = total = 0
+    try:
+        with tarfile.open(archive, "r|gz") as stream:
+            for member in stream:
+                count += 1
+                total += max(member.size, 0)
+                if count > max_files:
+                    raise BundleError(f"{archive}: more than {max_files} files; not a bundle k8srun opens "
+                                      "(K8SRUN_BUNDLE_MAX_FILES raises the cap)", path=archive)
+                if total > max_bytes:
+                    raise BundleError(f"{archive}: more than {max_bytes} bytes once extracted (at member "
+                                      f"{member.name!r}); not a bundle k8srun opens "
+                                      "(K8SRUN_BUNDLE_MAX_BYTES raises the cap)", path=archive)
+                if member.name.startswith(("/", "\\")) or (member.issym() and member.linkname.startswith("/")):
+                    raise BundleError(f"{archive}: cannot extract bundle: unsafe member refused: {member.name!r} "
+                                      "has an absolute path", path=archive)
+                if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                    raise BundleError(f"{archive}: member {member.name!r} is a device or FIFO, "
+                                      "which a bundle never holds", path=archive)
+                stream.extract(member, dest, filter="data")
+    except tarfile.FilterError as exc:  # absolute path, "..", a link out of the bundle
+        raise BundleError(f"{archive}: cannot extract bundle: unsafe member refused: {exc}", path=archive) from None
+    except (tarfile.TarError, OSError, EOFError, UnicodeError, zlib.error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise BundleError(f"{archive}: cannot extract bundle: {reason}", path=archive) from None
+
+
+def _find_root(path: Path, shown: Path | None = None) -> Path:
+    """The directory holding nodes.json (a tarball may wrap it in one folder); ``shown`` names it in errors."""
     if any((path / m).exists() for m in _MARKER_FILES):
         return path
     children = [c for c in path.iterdir() if c.is_dir()]
     if len(children) == 1 and any((children[0] / m).exists() for m in _MARKER_FILES):
         return children[0]
-    raise BundleError(f"{path} is not a snapshot bundle: no nodes.json/nodes.yaml or k8srun.json "
-                      "(expected a `kubectl cluster-info dump --output-directory` tree)", path=path)
+    shown = shown or path
+    raise BundleError(f"{shown} is not a snapshot bundle: no nodes.json/nodes.yaml or k8srun.json "
+                      "(expected a `kubectl cluster-info dump --output-directory` tree)", path=shown)
 
 
 class SnapshotSource(Source):
@@ -99,26 +167,34 @@ class SnapshotSource(Source):
         self.kind = kind
         self.description = description or str(path)
         self._tmp: str | None = None
+        self._cleanup: weakref.finalize | None = None
+        given = path
         if path.is_file():
             if not path.name.endswith((".tar.gz", ".tgz")):
                 raise BundleError(f"{path}: a bundle is a directory or a .tar.gz of one", path=path)
             self._tmp = tempfile.mkdtemp(prefix="k8srun-bundle-")
+            # removed by close(), or when this object or the process goes (a kernel that never closes)
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
             try:
-                with tarfile.open(path, "r:gz") as archive:
-                    archive.extractall(self._tmp, filter="data")
-            except (tarfile.TarError, OSError, EOFError) as exc:
+                extract_bundle(path, Path(self._tmp))
+            except BundleError:
                 self.close()
-                raise BundleError(f"{path}: cannot extract bundle: {exc}", path=path) from None
+                raise
             path = Path(self._tmp)
+        elif path.exists() and not path.is_dir():
+            raise BundleError(f"{path}: not a directory or a regular .tar.gz file", path=path)
         elif not path.is_dir():
             raise BundleError(f"{path}: no such bundle", path=path)
         self._cache: dict[Path, list[dict]] = {}
         try:
-            self.root = _find_root(path)
+            self.root = _find_root(path, shown=given)
             self._info = self._load_info()
         except BundleError:
             self.close()
             raise
+        except OSError as exc:  # an unreadable directory
+            self.close()
+            raise BundleError(f"{path}: unreadable: {exc.strerror or exc}", path=path) from None
 
     # ------------------------------------------------------------ files
     def _load_info(self) -> dict:
@@ -126,9 +202,32 @@ class SnapshotSource(Source):
         if not info_path.exists():
             return {}
         try:
-            return json.loads(info_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"{info_path}: unreadable: {exc}", path=info_path) from None
+            info = json.loads(self._read(info_path))
+        except ValueError as exc:
+            raise BundleError(f"{info_path}: unreadable: {str(exc).splitlines()[0]}", path=info_path) from None
+        if not isinstance(info, dict):
+            raise BundleError(f"{info_path}: not a k8srun.json object", path=info_path)
+        captured = info.get("captured_at")
+        if captured is not None and _timestamp(captured) is None:
+            raise BundleError(f"{info_path}: captured_at {str(captured)[:40]!r} is not a timestamp", path=info_path)
+        return info
+
+    def _read(self, path: Path) -> str:
+        """A file of the bundle as text: inside the bundle (symlinks too), regular, at most MAX_FILE_BYTES."""
+        shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        try:
+            real = path.resolve(strict=True)
+            if not real.is_relative_to(self.root.resolve()):
+                raise BundleError(f"{shown}: a symlink leading out of the bundle (to {real}); refused",
+                                  path=path)
+            if not real.is_file():
+                raise BundleError(f"{shown}: not a regular file", path=path)
+            limit = _cap("MAX_FILE_BYTES", MAX_FILE_BYTES)
+            if real.stat().st_size > limit:
+                raise BundleError(f"{shown}: larger than {limit} bytes; not read", path=path)
+            return real.read_bytes().decode("utf-8", errors="replace")
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            raise BundleError(f"{shown}: unreadable: {getattr(exc, 'strerror', None) or exc}", path=path) from None
 
     def _file(self, directory: Path, resource: str) -> Path | None:
         stem = CATALOGUE[resource].file_stem
@@ -138,21 +237,32 @@ class SnapshotSource(Source):
                 return candidate
         return None
 
-    def _items(self, path: Path) -> list[dict]:
+    def _items(self, path: Path, resource: str) -> list[dict]:
         if path not in self._cache:
+            text = self._read(path)
+            shown = path.relative_to(self.root)
             try:
-                text = path.read_text(encoding="utf-8")
                 data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YamlLoader)
-            except (OSError, ValueError, yaml.YAMLError) as exc:
-                raise BundleError(f"{path.relative_to(self.root)}: unreadable: "
-                                  f"{str(exc).splitlines()[0]}", path=path) from None
+            except (ValueError, RecursionError, yaml.YAMLError) as exc:
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise BundleError(f"{shown}: unreadable: {reason}", path=path) from None
             if isinstance(data, dict) and isinstance(data.get("items"), list):
                 items = data["items"]
             elif data is None:
                 items = []
             else:
-                raise BundleError(f"{path.relative_to(self.root)}: not a Kubernetes List (no items)", path=path)
-            self._cache[path] = [i for i in items if isinstance(i, dict)]
+                raise BundleError(f"{shown}: not a Kubernetes List (no items)", path=path)
+            expected = CATALOGUE[resource]
+            if data and data.get("kind") not in (None, "List", expected.list_kind):
+                raise BundleError(f"{shown}: holds a {str(data.get('kind'))[:40]}, expected a "
+                                  f"{expected.list_kind}", path=path)
+            for index, item in enumerate(items):
+                if not isinstance(item, dict) or not isinstance(item.get("metadata", {}), dict):
+                    raise BundleError(f"{shown}: item {index} is not a Kubernetes object", path=path)
+                if item.get("kind") not in (None, expected.kind):
+                    raise BundleError(f"{shown}: item {index} is a {str(item.get('kind'))[:40]}, expected a "
+                                      f"{expected.kind}", path=path)
+            self._cache[path] = items
         return self._cache[path]
 
     def _namespace_dirs(self) -> list[str]:
@@ -174,7 +284,7 @@ class SnapshotSource(Source):
             if path is None:
                 raise BundleError(f"{resource} not in this bundle (a plain kubectl cluster-info dump "
                                   "has only nodes; `k8srun capture` gathers more)", path=self.root)
-            return list(self._items(path))
+            return list(self._items(path, resource))
         namespaces = [namespace] if namespace else self._namespace_dirs()
         found, objects = False, []
         for ns in namespaces:
@@ -186,7 +296,7 @@ class SnapshotSource(Source):
             if path is None:
                 continue
             found = True
-            for obj in self._items(path):
+            for obj in self._items(path, resource):
                 obj.setdefault("metadata", {}).setdefault("namespace", ns)
                 objects.append(obj)
         if not found:
@@ -211,46 +321,50 @@ class SnapshotSource(Source):
                 for e in errors if isinstance(e, dict) and e.get("what") in wanted]
 
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
-             tail_lines: int | None = None) -> str:
+             tail_lines: int | None = None, limit_bytes: int | None = LOG_LIMIT_BYTES) -> str:
         name = "logs-previous.txt" if previous else "logs.txt"
-        path = self.root / namespace / pod / name
         what = f"{'previous ' if previous else ''}logs of container {container} of pod {namespace}/{pod}"
+        if any(part in ("", ".", "..") or "/" in part for part in (namespace, pod)):
+            raise BundleError(f"no {what} in this bundle (not a namespace/pod name)", path=self.root)
+        path = self.root / namespace / pod / name
         if not path.exists():
             if previous:
                 raise BundleError(f"no {what} in this bundle (not restarted, or not captured)", path=path)
             raise BundleError(f"no {what} in this bundle", path=path)
-        try:
-            blocks = parse_logs_file(path.read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise BundleError(f"{what}: unreadable: {exc}", path=path) from None
+        blocks = parse_logs_file(self._read(path))
         if container not in blocks:
             raise BundleError(f"no {what} in this bundle (have: {', '.join(blocks) or 'none'})", path=path)
-        return _tail(blocks[container], tail_lines)
+        return _tail(blocks[container], tail_lines, limit_bytes)
 
     def default_namespace(self) -> str:
         """A scenario's own namespace (scenario.yaml), else ``default``."""
         scenario = self.root / "scenario.yaml"
         if scenario.exists():
-            data = yaml.safe_load(scenario.read_text(encoding="utf-8")) or {}
-            if data.get("namespace"):
-                return str(data["namespace"])
+            try:
+                data = yaml.safe_load(self._read(scenario))
+            except yaml.YAMLError as exc:
+                raise BundleError(f"scenario.yaml: unreadable: {str(exc).splitlines()[0]}", path=scenario) from None
+            if isinstance(data, dict) and isinstance(data.get("namespace"), str) and data["namespace"]:
+                return data["namespace"]
         return "default"
 
     def now(self) -> dt.datetime:
-        captured = self._info.get("captured_at")
+        captured = _timestamp(self._info.get("captured_at"))
         if captured:
-            return dt.datetime.fromisoformat(captured.replace("Z", "+00:00"))
+            return captured
         # A plain dump: the newest node heartbeat is the best clock we have.
         beats = []
         try:
             for node in self.list("nodes"):
-                for cond in (node.get("status") or {}).get("conditions") or []:
-                    if cond.get("lastHeartbeatTime"):
-                        beats.append(cond["lastHeartbeatTime"])
+                status = node.get("status") if isinstance(node.get("status"), dict) else {}
+                for cond in status.get("conditions") or []:
+                    beat = _timestamp(cond.get("lastHeartbeatTime")) if isinstance(cond, dict) else None
+                    if beat:
+                        beats.append(beat)
         except BundleError:
             pass
         if beats:
-            return dt.datetime.fromisoformat(max(beats).replace("Z", "+00:00"))
+            return max(beats)
         stamp = (self.root / "nodes.json") if (self.root / "nodes.json").exists() else self.root
         return dt.datetime.fromtimestamp(stamp.stat().st_mtime, dt.timezone.utc)
 
@@ -270,6 +384,17 @@ class SnapshotSource(Source):
         return self.root / "hosts"
 
     def close(self) -> None:
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        if self._cleanup is not None:
+            self._cleanup()  # removes the extracted copy (once)
+        self._tmp = None
+
+
+def _timestamp(value: object) -> dt.datetime | None:
+    """An RFC 3339 time as an aware datetime, or None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)
