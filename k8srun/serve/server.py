@@ -33,6 +33,9 @@ import base64
 import binascii
 import contextlib
 import json
+import re
+import socket
+import sys
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -248,6 +251,7 @@ class SnapshotApi:
     def _list(self, resource: ApiResource, namespace: str | None, query: dict, accept: str) -> Response:
         objects = self._all(resource, namespace)
         labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
+        _check_field_labels(resource, query.get("fieldSelector") or "")
         objects = [o for o in objects if labels(o) and fields(o)]
         offset = _decode_continue(query["continue"]) if query.get("continue") else 0
         limit = _count(query, "limit") or 0
@@ -310,19 +314,93 @@ class SnapshotApi:
         return 200, "text/plain", body
 
 
+#: field labels the API server accepts in a fieldSelector, by resource (besides metadata.name/namespace)
+FIELD_LABELS: dict[str, frozenset[str]] = {plural: frozenset(labels) for plural, labels in {
+    "pods": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+             "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"),
+    "events": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+               "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+               "reason", "reportingComponent", "source", "type"),
+    "nodes": ("spec.unschedulable",), "namespaces": ("status.phase",), "services": ("spec.clusterIP", "spec.type"),
+    "replicasets": ("status.replicas",), "replicationcontrollers": ("status.replicas",),
+    "jobs": ("status.successful",),
+}.items()}
+_FIELD_TERM = re.compile(r"\s*([^!=\s]+)")
+
+
+def _check_field_labels(resource: ApiResource, selector: str) -> None:
+    """ApiError 400 naming the first field label the API server would not support for ``resource``."""
+    supported = {"metadata.name", "metadata.namespace"} | FIELD_LABELS.get(resource.plural, frozenset())
+    for term in re.split(r"(?<!\\),", selector):
+        match = _FIELD_TERM.match(term)
+        if match and term.strip() and match.group(1) not in supported:
+            raise ApiError(400, "BadRequest", f'Unable to find "{resource.group_version}, Resource='
+                           f'{resource.plural}" that match field selector "{selector[:200]}": '
+                           f"field label not supported: {match.group(1)[:100]}")
+
+
+#: the most request body read (every write is refused: a body is only drained to keep the connection)
+MAX_BODY_BYTES = 64 * 1024
+#: the longest one request may take to arrive and be answered, and each read of it
+REQUEST_DEADLINE_S = 30
+READ_TIMEOUT_S = 10
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+    timeout = READ_TIMEOUT_S  # per read: a client that stops sending does not hold a thread
     server: "_Server"
 
+    def handle_one_request(self) -> None:
+        """One request within REQUEST_DEADLINE_S, however slowly the client sends it (then the socket closes)."""
+        watchdog = threading.Timer(REQUEST_DEADLINE_S, self._hang_up)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            super().handle_one_request()
+        except OSError:  # the watchdog or the client hung up
+            self.close_connection = True
+        finally:
+            watchdog.cancel()
+
+    def _hang_up(self) -> None:
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _body_ok(self) -> bool:
+        """Drain a small body; answer 400/413 (and close) for a malformed, chunked or large one."""
+        text = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            problem = (400, "BadRequest", "Transfer-Encoding is not supported: this API serves a read-only snapshot")
+        elif text is None:
+            return True
+        elif not (text.strip().isascii() and text.strip().isdigit()):
+            problem = (400, "BadRequest", f"malformed Content-Length header {text[:40]!r}")
+        elif int(text) > MAX_BODY_BYTES:
+            problem = (413, "RequestEntityTooLarge", f"request body of {text.strip()[:20]} bytes is too large: "
+                       "this API serves a read-only snapshot")
+        else:
+            self.rfile.read(int(text))
+            return True
+        self.close_connection = True
+        self._send(*_json(status_object(problem[0], problem[1], problem[2]), problem[0]), close=True)
+        return False
+
     def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        if not self._body_ok():
+            return
         code, content_type, body = self.server.api.handle(self.command, self.path, self.headers.get("Accept", ""))
+        self._send(code, content_type, body)
+
+    def _send(self, code: int, content_type: str, body: bytes, *, close: bool = False) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -339,6 +417,13 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: SnapshotApi):
         super().__init__(address, _Handler)
         self.api = api
+
+    def handle_error(self, request, client_address) -> None:
+        """A client hanging up is routine (no traceback); anything else is one line on stderr."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            print(f"k8srun serve: request from {client_address[0]} failed: {type(error).__name__}: "
+                  f"{str(error)[:200]}", file=sys.stderr)
 
 
 def kubeconfig_text(url: str) -> str:
