@@ -25,8 +25,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming it (exit 2), like every other error of k8srun."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="k8srun", description="Runbooks for Kubernetes incidents.")
+    parser = _Parser(prog="k8srun", description="Runbooks for Kubernetes incidents.")
     parser.add_argument("--version", action="version", version=f"k8srun {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
@@ -44,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while the subcommands' modules are still being imported
+        print("k8srun: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_unavailable", None):
@@ -54,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     except K8srunError as exc:
         print(f"k8srun {args.command}: {redact_text(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("k8srun: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

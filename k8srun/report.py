@@ -32,9 +32,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import dataclasses
 import json
+import logging
+import math
 import os
+import shutil
 import sys
+import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,24 +87,68 @@ class RunResult:
 
 # ------------------------------------------------------------ parameters
 
+#: the largest ``-f`` parameters file read (parameters are a few lines)
+MAX_PARAMETERS_FILE_BYTES = 1 * 2**20
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors/aliases: parameters never need them, and "billion laughs" uses them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in parameters",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_cli_value(text: str) -> Any:
-    """A ``-p`` value parsed as a YAML scalar or list (like papermill's ``-y``)."""
+    """A ``-p`` value parsed as a YAML scalar or list (like papermill's ``-y``); text when it is not YAML."""
     try:
-        return yaml.safe_load(text) if text != "" else ""
-    except yaml.YAMLError:
+        return _yaml(text) if text != "" else ""
+    except (yaml.YAMLError, RecursionError):
         return text
 
 
+def _read_parameters_file(name: str) -> str:
+    """The text of a ``-f`` file: a regular UTF-8 file of at most MAX_PARAMETERS_FILE_BYTES."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):  # before open(): opening a FIFO blocks
+            raise ParameterError("-f", name, "not a regular file")
+        with open(name, "rb") as handle:
+            data = handle.read(MAX_PARAMETERS_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ParameterError("-f", name, f"cannot read parameters file: {exc.strerror or exc}") from None
+    if len(data) > MAX_PARAMETERS_FILE_BYTES:
+        raise ParameterError("-f", name, f"larger than {MAX_PARAMETERS_FILE_BYTES} bytes; not a parameters file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError("-f", name, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
 def load_parameters(files: list[str] | None, pairs: list[list[str]] | None) -> dict[str, Any]:
-    """Parameters from ``-f`` YAML files, then ``-p NAME VALUE`` pairs (later wins)."""
+    """Parameters from ``-f`` YAML files, then ``-p NAME VALUE`` pairs (later wins).
+
+    A file must be a regular UTF-8 file holding a YAML mapping of name: value
+    (no aliases); every problem is a ParameterError naming ``-f`` and the file.
+    """
     merged: dict[str, Any] = {}
     for name in files or []:
-        path = Path(name)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ParameterError("-f", name, f"cannot read parameters file: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, dict):
+            data = _yaml(_read_parameters_file(name))
+        except (yaml.YAMLError, RecursionError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise ParameterError("-f", name, f"not valid YAML: {reason}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
             raise ParameterError("-f", name, "a parameters file is a YAML mapping of name: value")
         merged.update(data)
     for name, value in pairs or []:
@@ -118,8 +168,20 @@ def preflight(runbook: registry.Runbook, parameters: dict[str, Any], *, base: Pa
 
     Returns the cleaned parameters, relative paths made absolute against
     ``base`` (the caller's working directory), as the notebook will get them.
+    Then the source must be usable (:func:`k8srun.sources.check_source`): a
+    bundle that opens and holds the namespace/pod/container asked for, a
+    kubeconfig, context and credential plugin that load and an API server
+    that answers — else a one-line error, and no kernel starts.
     """
-    return runbook.validate(parameters, base=base or Path.cwd())
+    from .sources import check_source
+
+    cleaned = runbook.validate(parameters, base=base or Path.cwd())
+    values = {**runbook.defaults(), **cleaned}
+    check_source(values["source"], kubeconfig=values.get("kubeconfig") or None,
+                 context=values.get("context") or None, timeout_s=values["timeout_s"],
+                 namespace=values.get("namespace") or None, pod=values.get("pod") or None,
+                 container=values.get("container") or None)
+    return cleaned
 
 
 # -------------------------------------------------------------- execution
@@ -247,46 +309,139 @@ def render_html(notebook: nbformat.NotebookNode, runbook: str, findings: list[Fi
     return body
 
 
+#: the longest a whole runbook may run, kernel start included (``--max-time``); a cell gets at most 600 s
+MAX_TIME_S = 1800
+
+
 def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
-                progress: bool = True, cell_timeout: int = 600) -> RunResult:
-    """Validate, execute with papermill, and write notebook, HTML and findings.json."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+                progress: bool = True, cell_timeout: int = 600, max_time: float = MAX_TIME_S) -> RunResult:
+    """Validate, execute with papermill, and write notebook, HTML and findings.json.
+
+    Everything is written into a staging folder and moved into ``out_dir``
+    when complete (:class:`~k8srun.outdir.ReportFolder`): a failure or Ctrl-C
+    leaves a previous report whole and nothing half-written. The kernel gets
+    a private TMPDIR, removed afterwards (:mod:`k8srun.kernel`). A K8srunError
+    before the runbook's header is shown (its first cell could not start:
+    the input cannot be used) raises RunbookError and writes no report.
+    """
+    from .outdir import ReportFolder
 
     runbook = registry.get(name)
     parameters = preflight(runbook, parameters)
+    with ReportFolder(out_dir, name) as folder, _kernel_workdir() as workdir:
+        staging = folder.staging
+        result = RunResult(runbook=name, notebook=staging / f"{name}.ipynb", html=staging / f"{name}.html",
+                           findings_json=staging / f"{name}.findings.json")
+        _execute(runbook, parameters, result, workdir, progress=progress, cell_timeout=cell_timeout,
+                 max_time=max_time)
+        executed = redact_notebook(nbformat.read(str(result.notebook), as_version=4))  # prints, tracebacks too
+        nbformat.write(executed, str(result.notebook))
+        result.error = redact_text(result.error) if result.error else result.error
+        result.findings, result.unavailable = collect(executed)
+        result.not_checked = not_checked(executed, runbook, result.error)
+        result.run = run_identity(executed) or {"parameters": parameters}
+        result.findings_json.write_text(
+            json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
+                                           result.error), encoding="utf-8")
+        folder.commit()
+    return dataclasses.replace(result, notebook=out_dir / f"{name}.ipynb", html=out_dir / f"{name}.html",
+                               findings_json=out_dir / f"{name}.findings.json")
+
+
+def _execute(runbook: registry.Runbook, parameters: dict[str, Any], result: RunResult, workdir: Path, *,
+             progress: bool, cell_timeout: int, max_time: float) -> None:
+    """papermill runs the notebook into ``result.notebook``; ``result.error`` says where it stopped.
+
+    Each cell gets ``cell_timeout`` seconds, and never more than what is left
+    of ``max_time`` for the whole run.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .kernel import kernel_log_tail, kernel_manager
+
+    name = runbook.name
     engine = _keep_partial_engine()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = RunResult(runbook=name, notebook=out_dir / f"{name}.ipynb",
-                       html=out_dir / f"{name}.html", findings_json=out_dir / f"{name}.findings.json")
-    with _kernel_env(out_dir):
+    deadline = time.monotonic() + max_time
+    papermill_log = logging.getLogger("papermill")  # nbclient logs through it ("Timeout waiting for ..."):
+    if not papermill_log.handlers:                  # result.error says it in one line instead
+        papermill_log.addHandler(logging.NullHandler())
+
+    def cell_time(cell) -> int:
+        return max(1, min(cell_timeout, math.ceil(deadline - time.monotonic())))
+
+    with _kernel_env(result.notebook.parent), _interrupt_stops_kernels():
         try:
             papermill.execute_notebook(
                 str(runbook.notebook), str(result.notebook), parameters=parameters,
                 progress_bar=progress, kernel_name="python3", cwd=str(Path.cwd()),
-                request_save_on_cell_execute=False, execution_timeout=cell_timeout, engine_name=ENGINE,
-                log_output=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                request_save_on_cell_execute=False, timeout_func=cell_time, engine_name=ENGINE,
+                start_timeout=cell_time(None), kernel_manager_class=kernel_manager(workdir), log_output=False,
+                extra_arguments=["--IPKernelApp.log_level=ERROR", "--IPKernelApp.extensions=['k8srun.kernel']"])
         except PapermillExecutionError as exc:
             evalue = str(exc.evalue).splitlines()[0] if exc.evalue else ""
+            if exc.ename in _k8srun_errors() and not _header_shown(result.notebook):
+                raise RunbookError(evalue) from None  # the input cannot be used: one line, exit 2
             result.error = f"cell {exc.exec_count} raised {exc.ename}: {evalue}"
         except Exception as exc:  # kernel died, cell timed out: keep what ran so far
             first = (str(exc).strip().splitlines() or [""])[0]
-            result.error = f"execution stopped: {type(exc).__name__}: {first}"
+            if time.monotonic() >= deadline:
+                result.error = f"the runbook ran out of time: --max-time {max_time:g}s"
+            else:
+                log = kernel_log_tail(workdir)
+                result.error = f"execution stopped: {type(exc).__name__}: {first}" + \
+                    (f" (kernel log: {log})" if log and "Dead" in type(exc).__name__ else "")
             partial = engine.take_partial()
             if partial is None:
                 raise RunbookError(f"{name} could not run: {result.error}") from None
             nbformat.write(partial, str(result.notebook))
-    executed = redact_notebook(nbformat.read(str(result.notebook), as_version=4))  # prints, tracebacks too
-    nbformat.write(executed, str(result.notebook))
-    result.error = redact_text(result.error) if result.error else result.error
-    result.findings, result.unavailable = collect(executed)
-    result.not_checked = not_checked(executed, runbook, result.error)
-    result.run = run_identity(executed) or {"parameters": parameters}
-    result.findings_json.write_text(
-        json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
-                                       result.error), encoding="utf-8")
-    return result
+
+
+@contextmanager
+def _kernel_workdir() -> Iterator[Path]:
+    """A private folder the kernel uses as TMPDIR and log folder, removed afterwards (whatever it left)."""
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="k8srun-kernel-"))
+    except OSError as exc:
+        raise RunbookError(f"cannot create a temp folder for the kernel in {tempfile.gettempdir()}: "
+                           f"{exc.strerror or exc} (set TMPDIR to a writable folder)") from None
+    try:
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def _interrupt_stops_kernels() -> Iterator[None]:
+    """Ctrl-C while the runbook runs: stop its kernel (SIGINT, then SIGKILL) before anything else."""
+    from . import kernel
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        kernel.stop_kernels()
+        raise
+
+
+def _k8srun_errors() -> set[str]:
+    """Class names of every K8srunError: the errors k8srun raises on purpose, about its input."""
+    from .errors import K8srunError
+
+    names, todo = set(), [K8srunError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def _header_shown(notebook_path: Path) -> bool:
+    """Whether the runbook's header (Session.start done) is in the notebook papermill wrote."""
+    try:
+        return bool(run_identity(nbformat.read(str(notebook_path), as_version=4)))
+    except (OSError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------- CLI
@@ -304,6 +459,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fail-on-unchecked", action="store_true",
                         help="exit 3 if a check could not run (NOT CHECKED: its evidence was unavailable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--max-time", metavar="SECONDS", default=str(MAX_TIME_S),
+                        help=f"stop the runbook after SECONDS in all (default {MAX_TIME_S}; a report is "
+                             "still written, exit 1); each call and command is bounded by -p timeout_s")
+
 
 
 def _severity(text: str) -> Severity:
@@ -317,12 +476,18 @@ def _severity(text: str) -> Severity:
 
 def main(args) -> int:
     """Run one runbook and print where its report is."""
-    parameters = load_parameters(args.files, args.parameters)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = Path(args.out) if args.out else Path("reports") / stamp
+    from . import params
+    from .errors import K8srunError
+
     try:
-        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress)
-    except (ParameterError, RunbookError) as exc:
+        parameters = load_parameters(args.files, args.parameters)
+        max_time = params.positive_number("--max-time", args.max_time, maximum=24 * 3600)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        if args.out is not None and not args.out.strip():
+            raise ParameterError("--out", args.out, "must not be empty")
+        out_dir = Path(args.out) if args.out is not None else Path("reports") / stamp
+        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress, max_time=max_time)
+    except K8srunError as exc:
         print(f"k8srun run: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     worst = result.worst()

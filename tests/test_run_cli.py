@@ -136,8 +136,8 @@ def test_relative_source_and_kubeconfig_resolve_against_the_callers_folder(tmp_p
     live = subprocess.run([*K8SRUN, "run", "pod-pending", "-p", "source", "live", "-p", "timeout_s", "2",
                            "--out", "live", "--no-progress"], capture_output=True, text=True, cwd=tmp_path,
                           env=env, timeout=300)
-    assert live.returncode == 0, live.stderr
-    assert "127.0.0.1:9" in (tmp_path / "live" / "pod-pending.html").read_text()  # read the file, then failed to connect
+    # the relative KUBECONFIG was found and read: the one-line error names its server, not a missing file
+    assert live.returncode == 2 and "https://127.0.0.1:9 unreachable" in live.stderr, live.stderr
 
 
 def test_bad_source_exits_non_zero_with_one_line_naming_the_parameter(tmp_path):
