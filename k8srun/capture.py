@@ -178,16 +178,28 @@ def _node_facts(run: "_Capture", target, root: Path) -> None:
     run.counts["node_commands"] = run.counts.get("node_commands", 0) + len(results)
 
 
+def check_out(out: str | Path) -> Path:
+    """``--out``: a new path (or an empty folder) that can be written; else a one-line ParameterError."""
+    from .outdir import check_writable
+
+    if not str(out).strip():
+        raise ParameterError("--out", str(out), "must not be empty")
+    out = Path(out).expanduser()
+    check_writable(out, "--out")
+    tarball = out.name.endswith((".tar.gz", ".tgz"))
+    reusable_empty_dir = out.is_dir() and not tarball and not any(out.iterdir())
+    if (out.exists() or out.is_symlink()) and not reusable_empty_dir:
+        raise ParameterError("--out", str(out), "already exists; choose a new path (capture never overwrites)")
+    return out
+
+
 def capture_bundle(source: Source, out: str | Path, *, namespaces: list[str] | None = None,
                    nodes: list | None = None, progress: bool | None = None) -> dict:
     """Write a snapshot bundle of ``source`` to ``out`` (dir or .tar.gz); returns its k8srun.json record."""
     from tqdm.auto import tqdm
 
-    out = Path(out).expanduser()
+    out = check_out(out)
     tarball = out.name.endswith((".tar.gz", ".tgz"))
-    reusable_empty_dir = out.is_dir() and not tarball and not any(out.iterdir())
-    if out.exists() and not reusable_empty_dir:
-        raise ParameterError("--out", str(out), "already exists; choose a new path (capture never overwrites)")
     captured_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     redactor = default_redactor()  # an invalid K8SRUN_REDACT_PATTERNS file stops here, before any file
     counts_before = dict(redactor.counts)
@@ -268,6 +280,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "links, sysctls, conntrack, resolv.conf, kubelet journal): a node name (via `kubectl "
                         "debug node`, the pod is deleted afterwards), or a target: local, netns:NAME, ssh:HOST")
     parser.add_argument("--timeout", default="10", help="seconds per API call (default 10)")
+    parser.add_argument("--max-time", default="1800", metavar="SECONDS",
+                        help="seconds for the whole capture (default 1800): what is not read by then is "
+                             "recorded as not gathered, and the bundle still written")
 
 
 def _names(param: str, text: str | None, validate) -> list[str] | None:
@@ -284,10 +299,12 @@ def main(args: argparse.Namespace) -> int:
     from .sources.live import LiveSource
 
     namespaces = _names("--namespaces", args.namespaces, params.dns1123_label)
-    timeout_s = params.positive_number("--timeout", args.timeout)
+    timeout_s = params.timeout_seconds("--timeout", args.timeout)
+    max_time = params.positive_number("--max-time", args.max_time, maximum=24 * 3600)
     nodes = node_targets(args.nodes, timeout_s=timeout_s, kubeconfig=args.kubeconfig, context=args.context)
-    out = args.out or f"k8srun-snapshot-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-    with LiveSource(args.kubeconfig, args.context, timeout_s=timeout_s) as source:
+    out = args.out if args.out is not None else f"k8srun-snapshot-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+    check_out(out)  # before the cluster is contacted
+    with LiveSource(args.kubeconfig, args.context, timeout_s=timeout_s, budget_s=max_time) as source:
         record = capture_bundle(source, out, namespaces=namespaces, nodes=nodes)
     total = sum(v for k, v in record["counts"].items() if k not in ("logs", "previous_logs"))
     print(f"wrote {out}: {total} objects in {len(record['namespaces'])} namespaces, "
