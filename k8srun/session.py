@@ -290,11 +290,14 @@ class Session:
         return self._frame(frames.events_frame, frames.EVENT_COLUMNS, "events", ns)
 
     def events_for(self, kind: str, name: str, namespace: str | None = "") -> pd.DataFrame:
-        """Events of one object (a field selector on a live cluster)."""
+        """Events of one object (a field selector on a live cluster), cached; unread marks ``events`` missing."""
         ns = self.namespace if namespace == "" else namespace
-        return self.build(f"events of {kind} {ns}/{name}",
-                           lambda: frames.events_frame(self.source.events_for(ns, kind, name)),
-                           columns=frames.EVENT_COLUMNS)
+        key = ("events_for", (kind, name), ns)
+        if key not in self._tables:
+            self._tables[key] = self.build(f"events of {kind} {ns}/{name}",
+                                           lambda: frames.events_frame(self.source.events_for(ns, kind, name)),
+                                           columns=frames.EVENT_COLUMNS, evidence="events")
+        return self._tables[key]
 
     def nodes(self) -> pd.DataFrame:
         """Nodes: readiness, taints, allocatable."""

@@ -19,12 +19,25 @@ read a source. Each module exposes
   Endpoints still ranks pods, nodes and events).
 
 Helpers shared by the modules: events of one object,
-small event rows and log tails for evidence.
+small event rows and log tails for evidence, and :func:`read_events` (the
+only helper that reads: ``gather`` functions and notebooks call it).
 """
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import pandas as pd
+
+
+def read_events(rb, objects: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Events of the ``(kind, name)`` objects, read one object at a time through the session ``rb``
+    (a field-selected read on a live cluster); every event of the namespace when none is named."""
+    wanted = list(objects)
+    if not wanted:
+        return rb.events()
+    return pd.concat([rb.events_for(kind, name) for kind, name in wanted], ignore_index=True) \
+        .sort_values("last_seen", kind="stable", na_position="first").reset_index(drop=True)
 
 
 def events_about(events: pd.DataFrame | None, namespace: str, kind: str, name: str) -> pd.DataFrame:

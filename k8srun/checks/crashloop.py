@@ -33,7 +33,7 @@ from .. import params
 from ..frames import format_bytes
 from ..model import Finding, finding
 from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Parameter, Runbook
-from . import event_rows, events_about, log_tail
+from . import event_rows, events_about, log_tail, read_events
 
 RUNBOOK = Runbook(
     name="pod-crashloop",
@@ -358,6 +358,11 @@ def init_failures(row: pd.Series, previous_logs: dict | None = None, current_log
 
 # -------------------------------------------------------------- diagnose
 
+def events_of_interest(rb, pod: str = "") -> pd.DataFrame:
+    """The named pod's events (field-selected on a live cluster), else the namespace's."""
+    return read_events(rb, [("Pod", pod)] if pod else [])
+
+
 def gather(rb) -> dict:
     """Every frame :func:`diagnose` takes, read through the session ``rb`` (cached there)."""
     pod, container = rb.parameters.get("pod", ""), rb.parameters.get("container", "")
@@ -367,7 +372,7 @@ def gather(rb) -> dict:
     containers = containers[containers["pod"].isin(suspects["name"])]
     if container:
         containers = containers[containers["container"] == container]
-    return {"pods": suspects, "containers": containers, "events": rb.events(),
+    return {"pods": suspects, "containers": containers, "events": events_of_interest(rb, pod),
             "previous_logs": rb.container_logs(containers, previous=True, tail_lines=tail),
             "current_logs": rb.container_logs(containers, previous=False, tail_lines=tail),
             "endpoints": rb.endpoints(), "pod": pod, "container": container}

@@ -41,7 +41,7 @@ import pandas as pd
 from ..frames import format_bytes, format_cpu
 from ..model import Finding, finding
 from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Runbook
-from . import event_rows, events_about
+from . import event_rows, events_about, read_events
 
 RUNBOOK = Runbook(
     name="pod-pending",
@@ -528,13 +528,21 @@ def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None
 
 # -------------------------------------------------------------- diagnose
 
+def events_of_interest(rb, waiting: pd.DataFrame, pod: str = "") -> pd.DataFrame:
+    """The named pod's events and its claims' (field-selected on a live cluster), else the namespace's."""
+    if not pod:
+        return read_events(rb)
+    claims = sorted({claim for claims in waiting["pvc_claims"] for claim in claims or []})
+    return read_events(rb, [("Pod", pod)] + [("PersistentVolumeClaim", claim) for claim in claims])
+
+
 def gather(rb) -> dict:
     """Every frame :func:`diagnose` takes, read through the session ``rb`` (cached there)."""
     pod = rb.parameters.get("pod", "")
     waiting = pods_of_interest(rb.pods(), pod)
     containers = rb.containers()
     return {"pods": waiting, "containers": containers[containers["pod"].isin(waiting["name"])],
-            "events": rb.events(), "nodes": rb.nodes(), "node_usage": rb.node_usage(),
+            "events": events_of_interest(rb, waiting, pod), "nodes": rb.nodes(), "node_usage": rb.node_usage(),
             "pvcs": rb.pvcs(), "pod": pod}
 
 
