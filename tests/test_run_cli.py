@@ -18,6 +18,7 @@ from k8srun import registry
 from k8srun.registry import MODULES_ENV
 from k8srun.report import EXIT_CANNOT_RUN, EXIT_CELL_FAILED, EXIT_FAIL_ON, EXIT_OK, load_parameters
 from k8srun.sources import scenarios_dir
+from throwaway import write_runbook
 
 pytestmark = pytest.mark.slow
 
@@ -204,22 +205,10 @@ def test_source_none_runs_and_says_cluster_sections_were_skipped(tmp_path):
 
 def _write_runbook(books: Path, name: str, *cells: str, monkeypatch) -> None:
     """A throw-away runbook: notebook plus a registry module (K8SRUN_RUNBOOK_MODULES) importable from books."""
-    module = f"k8srun_test_{name}"
-    (books / f"{module}.py").write_text(
-        "from k8srun.registry import CLUSTER, TIMEOUT, Runbook\n"
-        f"RUNBOOK = Runbook(name={name!r}, description='test runbook', scenario='pod-pending',\n"
-        "                  parameters=(*CLUSTER, TIMEOUT))\n"
-        "REQUIRES = {}\n")
+    module = write_runbook(books, name, *cells)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(books), os.environ.get("PYTHONPATH", "")])))
     monkeypatch.setenv(MODULES_ENV, ",".join(filter(None, [os.environ.get(MODULES_ENV, ""), module])))
     monkeypatch.syspath_prepend(str(books))
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params_cell = nbformat.v4.new_code_cell("source = 'scenario:pod-pending'")
-    params_cell.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params_cell,
-                *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nbformat.write(nb, books / f"{name}.ipynb")
 
 
 def test_a_dead_kernel_still_writes_a_report_with_what_was_found(tmp_path, monkeypatch):
