@@ -113,6 +113,8 @@ class Finding:
     remedy: str = ""
     runbook: str = ""
     doc: str = ""
+    #: the object the finding is about ("pod shop/web-0"), "" for cluster-wide findings
+    subject: str = ""
 
     def to_dict(self) -> dict:
         """The findings.json element (SPEC.md)."""
@@ -126,7 +128,7 @@ class Finding:
         return cls(code=data["code"], severity=Severity.parse(data["severity"]),
                    title=data.get("title", ""), detail=data.get("detail", ""),
                    evidence=dict(data.get("evidence") or {}), remedy=data.get("remedy", ""),
-                   runbook=data.get("runbook", ""), doc=data.get("doc", ""))
+                   runbook=data.get("runbook", ""), doc=data.get("doc", ""), subject=data.get("subject", ""))
 
 
 def finding(code: str, detail: str, evidence: Mapping | None = None, *,
@@ -154,6 +156,13 @@ class Unavailable:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def about(subject: str, findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` marked as being about ``subject`` (e.g. ``"pod shop/web-0"``)."""
+    import dataclasses
+
+    return [dataclasses.replace(f, subject=subject) for f in findings]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

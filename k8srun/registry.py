@@ -267,10 +267,51 @@ def add_arguments(parser) -> None:
     """``k8srun list`` takes no arguments."""
 
 
+def _declared_literally(path: Path) -> tuple[str, str] | None:
+    """(name, description) of a checks module's ``RUNBOOK = Runbook(...)``, read without importing it.
+
+    ``k8srun list`` must answer at once; importing every checks module pulls
+    in pandas. None when the declaration is not plain literals (then import).
+    """
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["RUNBOOK"] \
+                and isinstance(node.value, ast.Call):
+            fields = {k.arg: k.value for k in node.value.keywords}
+            try:
+                return ast.literal_eval(fields["name"]), ast.literal_eval(fields["description"])
+            except (KeyError, ValueError):
+                return None
+    return None
+
+
+def listing() -> list[tuple[str, str]]:
+    """(name, description) of every registered runbook, sorted; imports modules only when it must."""
+    from . import checks
+
+    if os.environ.get(MODULES_ENV) or list(entry_points(group=ENTRY_POINT_GROUP)):
+        return [(r.name, r.description) for r in all_runbooks()]
+    found = []
+    for info in pkgutil.iter_modules(checks.__path__):
+        path = Path(checks.__path__[0]) / f"{info.name}.py"
+        declared = _declared_literally(path) if path.is_file() else None
+        if declared is None:
+            book = _declared(importlib.import_module(f"{checks.__name__}.{info.name}"))
+            declared = (book.name, book.description) if book else None
+        if declared:
+            found.append(declared)
+    return sorted(found)
+
+
 def main(args) -> int:
     """Print ``name  description`` per runbook."""
-    books = all_runbooks()
-    width = max((len(r.name) for r in books), default=0)
-    for runbook in books:
-        print(f"{runbook.name:<{width}}  {runbook.description}")
+    books = listing()
+    width = max((len(name) for name, _ in books), default=0)
+    for name, description in books:
+        print(f"{name:<{width}}  {description}")
     return 0

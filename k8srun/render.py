@@ -9,7 +9,7 @@ stylesheet) — laid out as:
    severity, counts per severity, how many checks could not run, how much
    evidence was unavailable, and where the run stopped if it did;
 2. the findings table, once, highest severity first (remedies' markdown
-   ``code`` rendered);
+   ``code`` rendered), and the verdict for every object the runbook looked at;
 3. the checks that did not run fully (NOT CHECKED / PARTIAL and why) and
    the evidence that could not be gathered;
 4. the notebook's own narrative and evidence sections, code hidden.
@@ -29,7 +29,7 @@ from typing import Iterable
 import nbformat
 
 from .model import Finding, Severity, Unavailable, sort_findings
-from .session import CHECKS_MIME, FINDINGS_MIME, RUN_MIME, findings_html
+from .session import CHECKS_MIME, FINDINGS_MIME, RUN_MIME, VERDICTS_MIME, findings_html
 
 #: cell tag: shown in JupyterLab only (pickers, notes about them)
 INTERACTIVE_ONLY = "interactive-only"
@@ -70,7 +70,7 @@ def _shown_outputs(outputs: list) -> list:
     kept = []
     for output in outputs:
         data = output.get("data", {})
-        if {FINDINGS_MIME, CHECKS_MIME, RUN_MIME, _WIDGET_VIEW} & set(data):  # shown at the top, or interactive
+        if {FINDINGS_MIME, CHECKS_MIME, VERDICTS_MIME, RUN_MIME, _WIDGET_VIEW} & set(data):  # shown at the top, or interactive
             continue
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             continue  # progress bars and warnings are for the terminal
@@ -136,10 +136,13 @@ def _rows_table(columns: list[str], rows: list[dict]) -> str:
 
 
 def summary_html(runbook: str, description: str, run: dict, findings: list[Finding], not_checked: list[dict],
-                 unavailable: list[Unavailable], error: str | None) -> str:
-    """Header, the findings table once, then what could not be checked or gathered."""
+                 unavailable: list[Unavailable], error: str | None, verdicts: list[dict] | None = None) -> str:
+    """Header, the findings table once, the verdict per object, then what could not be checked or gathered."""
     parts = [header_html(runbook, description, run, findings, not_checked, unavailable, error),
              "<h2>Findings</h2>", findings_html(sort_findings(findings))]
+    if verdicts:
+        parts += ["<h2>Verdict per object looked at</h2>", _rows_table(["subject", "verdict", "codes", "note"],
+                                                                      verdicts)]
     if not_checked:
         rows = [{**r, "status": "PARTIAL" if r.get("partly") else "NOT CHECKED"} for r in not_checked]
         parts += ["<h2>Checks that did not run fully</h2>", _rows_table(["code", "check", "status", "reason"], rows)]
@@ -150,14 +153,16 @@ def summary_html(runbook: str, description: str, run: dict, findings: list[Findi
 
 
 def report_html(notebook: nbformat.NotebookNode, runbook: str, description: str, findings: list[Finding],
-                not_checked: list[dict], unavailable: list[Unavailable], error: str | None) -> str:
+                not_checked: list[dict], unavailable: list[Unavailable], error: str | None, *,
+                verdicts: list[dict] | None = None) -> str:
     """The whole report document (module doc)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(body_notebook(notebook))
-    top = summary_html(runbook, description, run_identity(notebook), findings, not_checked, unavailable, error)
+    top = summary_html(runbook, description, run_identity(notebook), findings, not_checked, unavailable, error,
+                       verdicts)
     title = html.escape(f"k8srun {runbook} report")
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"

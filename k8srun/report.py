@@ -11,6 +11,7 @@ Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
        "findings": [{"code", "severity", "title", "detail", "evidence",
                      "remedy", "runbook", "doc"}, ...],
        "not_checked": [{"code", "check", "reason"[, "partly": true]}, ...],
+       "verdicts": [{"subject", "verdict", "codes", "note"}, ...],   # one per object looked at
        "unavailable": [{"what", "where", "reason"}, ...],
        "error": null | "one line: where the run stopped"}
 
@@ -29,10 +30,9 @@ still written); 2 it could not run (bad parameter, unknown runbook); 3
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 import functools
-import dataclasses
 import json
 import logging
 import math
@@ -53,8 +53,8 @@ from . import __version__, registry
 from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, catalogue, sort_findings
 from .redact import redact_notebook, redact_object, redact_text
-from .session import CHECKS_MIME, FINDINGS_MIME, REPORT_DIR_ENV, RUN_MIME, UNAVAILABLE_MIME, findings_html
-from .tables import html_table
+from .session import CHECKS_MIME, FINDINGS_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, VERDICTS_MIME
+from .render import run_identity
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
 
@@ -70,6 +70,7 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
     not_checked: list[dict] = field(default_factory=list)
+    verdicts: list[dict] = field(default_factory=list)
     run: dict = field(default_factory=dict)
     error: str | None = None  # one line when a cell failed
 
@@ -78,7 +79,8 @@ class RunResult:
         return {"runbook": self.runbook, "source": self.run.get("source", ""),
                 "parameters": self.run.get("parameters", {}), "captured_at": self.run.get("captured_at", ""),
                 "k8srun_version": __version__, "findings": [f.to_dict() for f in self.findings],
-                "not_checked": self.not_checked, "unavailable": [u.to_dict() for u in self.unavailable],
+                "not_checked": self.not_checked, "verdicts": self.verdicts,
+                "unavailable": [u.to_dict() for u in self.unavailable],
                 "error": self.error}
 
     def worst(self) -> Severity | None:
@@ -256,13 +258,13 @@ def not_checked(notebook: nbformat.NotebookNode, runbook: registry.Runbook, erro
             for row in table if row["status"] in ("NOT CHECKED", "PARTIAL") or row["note"]]
 
 
-def run_identity(notebook: nbformat.NotebookNode) -> dict:
-    """The runbook/source/parameters/captured_at the header showed (empty when it never ran)."""
+def verdicts(notebook: nbformat.NotebookNode) -> list[dict]:
+    """The last "verdict per object" table the summary showed ([] when none)."""
+    table: list[dict] = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if RUN_MIME in output.get("data", {}):
-                return dict(output["data"][RUN_MIME])
-    return {}
+            table = output.get("data", {}).get(VERDICTS_MIME, table)
+    return list(table)
 
 
 def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavailable]]:
@@ -279,34 +281,14 @@ def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavai
     return sort_findings(found), missing
 
 
-def _summary_cell(runbook: str, findings: list[Finding], unavailable: list[Unavailable],
-                  error: str | None) -> nbformat.NotebookNode:
-    parts = [f"<h2>Findings — {runbook}</h2>", findings_html(findings)]
-    if error:
-        parts.insert(1, f"<p style='color:#b00020'><b>The runbook stopped early:</b> {error}</p>")
-    if unavailable:
-        import pandas as pd
-
-        parts += ["<h3>Evidence unavailable</h3>",
-                  html_table(pd.DataFrame([u.to_dict() for u in unavailable]))]
-    cell = nbformat.v4.new_code_cell(source="")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "".join(parts)})]
-    cell.metadata["tags"] = ["k8srun-summary"]
-    return cell
-
-
 def render_html(notebook: nbformat.NotebookNode, runbook: str, findings: list[Finding],
                 unavailable: list[Unavailable], error: str | None) -> str:
-    """The HTML report: code hidden, findings first."""
-    from nbconvert import HTMLExporter
+    """The HTML report (:mod:`k8srun.render`): self-contained, header and findings first, code hidden."""
+    from .render import report_html
 
-    shown = copy.deepcopy(notebook)
-    position = 1 if shown.cells and shown.cells[0].cell_type == "markdown" else 0
-    shown.cells.insert(position, _summary_cell(runbook, findings, unavailable, error))
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(shown)
-    return body
+    spec = registry.get(runbook)
+    return report_html(notebook, runbook, spec.description, findings, not_checked(notebook, spec, error),
+                       unavailable, error, verdicts=verdicts(notebook))
 
 
 #: the longest a whole runbook may run, kernel start included (``--max-time``); a cell gets at most 600 s
@@ -339,6 +321,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
         result.error = redact_text(result.error) if result.error else result.error
         result.findings, result.unavailable = collect(executed)
         result.not_checked = not_checked(executed, runbook, result.error)
+        result.verdicts = verdicts(executed)
         result.run = run_identity(executed) or {"parameters": parameters}
         result.findings_json.write_text(
             json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -462,7 +445,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-time", metavar="SECONDS", default=str(MAX_TIME_S),
                         help=f"stop the runbook after SECONDS in all (default {MAX_TIME_S}; a report is "
                              "still written, exit 1); each call and command is bounded by -p timeout_s")
-
 
 
 def _severity(text: str) -> Severity:

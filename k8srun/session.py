@@ -34,6 +34,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -58,6 +59,8 @@ UNAVAILABLE_MIME = "application/vnd.k8srun.unavailable+json"
 RUN_MIME = "application/vnd.k8srun.run+json"
 #: the checks table (code, check, status, note), shown by the summary
 CHECKS_MIME = "application/vnd.k8srun.checks+json"
+#: one verdict per object the runbook looked at (subject, verdict, codes, note), shown by the summary
+VERDICTS_MIME = "application/vnd.k8srun.verdicts+json"
 
 #: resource plural -> the evidence name checks use in REQUIRES
 _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
@@ -72,6 +75,14 @@ def _display(bundle: dict) -> None:
     display(redact_display(bundle), raw=True)
 
 
+_INLINE_CODE = re.compile(r"`([^`\n]{1,400})`")
+
+
+def inline_markdown(text: str) -> str:
+    """``text`` escaped, with markdown `code` spans as <code> (remedies name commands that way)."""
+    return _INLINE_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(text))
+
+
 def findings_html(findings: Iterable[Finding]) -> str:
     """Findings as an HTML table, highest severity first, with doc links."""
     rows = []
@@ -83,7 +94,7 @@ def findings_html(findings: Iterable[Finding]) -> str:
             f"<td style='{CELL_STYLE};white-space:nowrap'><code>{html.escape(f.code)}</code></td>"
             f"<td style='{CELL_STYLE}'>{html.escape(f.title)}</td>"
             f"<td style='{CELL_STYLE}'>{html.escape(f.detail)}</td>"
-            f"<td style='{CELL_STYLE}'>{html.escape(f.remedy)}{doc}</td></tr>")
+            f"<td style='{CELL_STYLE}'>{inline_markdown(f.remedy)}{doc}</td></tr>")
     if not rows:
         return "<p class='k8srun-findings'><strong>No findings.</strong></p>"
     head = "".join(f"<th style='{CELL_STYLE}'>{name}</th>"
@@ -120,6 +131,8 @@ class Session:
         self.log_errors: dict[tuple, str] = {}
         #: the Source read side through this session's caches, for widgets
         self.reader = SessionReader(self)
+        #: the evidence the last diagnose() ran on (for the per-object verdicts)
+        self._evidence: dict | None = None
         self.report_dir: Path | None = None
 
     # ------------------------------------------------------------ start
@@ -196,7 +209,7 @@ class Session:
         lines.append("<b>parameters</b> " + html.escape(json.dumps(shown, default=str)))
         lines.append(f"<b>redaction</b> {html.escape(redaction_status())}")
         run = {"runbook": self.runbook, "source": str(meta.get("description", "")),
-               "parameters": json.loads(json.dumps(self.parameters, default=str)),
+               "cluster": version or "", "parameters": json.loads(json.dumps(self.parameters, default=str)),
                "captured_at": str(meta.get("captured_at") or "")}
         _display({"text/html": "<br>".join(lines),
                   "text/plain": "\n".join(html.unescape(l.replace("<b>", "").replace("</b>", ""))
@@ -494,6 +507,7 @@ class Session:
     def diagnose(self, evidence: dict[str, Any] | None = None) -> list[Finding]:
         """Gather (cached) and run this runbook's diagnosis; the one entry point notebooks and tests share."""
         checks = self.spec.checks
+        self._evidence = None
         if evidence is None:
             try:
                 evidence = checks.gather(self)
@@ -501,6 +515,7 @@ class Session:
                 self.note_unavailable("evidence", str(exc))
                 self.failed_codes.update(dict.fromkeys(self.spec.requires, f"gather failed: {exc}"))
                 return []
+        self._evidence = evidence
         return self.check(checks.diagnose, **evidence)
 
     def add(self, findings: Iterable[Finding]) -> None:
@@ -530,7 +545,8 @@ class Session:
 
         ``REQUIRES`` evidence missing makes a code NOT CHECKED; the checks
         module's ``PARTIAL`` evidence (what a code can do without, in part)
-        missing makes it PARTIAL, and NOT CHECKED when all of it is missing.
+        missing makes it PARTIAL (NOT CHECKED when all of it is missing and the
+        code requires nothing else, as triage's).
         """
         requires = self.spec.requires if requires is None else requires
         partial = self.spec.partial if requires is self.spec.requires else {}
@@ -549,7 +565,7 @@ class Session:
                 note = f"partly checked, evidence unavailable: {', '.join(lacking_some)}" if lacking_some else ""
             elif code in self.failed_codes:
                 status, note = "NOT CHECKED", self.failed_codes[code]
-            elif lacking or (some and all(r in self.missing_evidence for r in some)):
+            elif lacking or (some and not requires[code] and all(r in self.missing_evidence for r in some)):
                 status, note = "NOT CHECKED", f"evidence unavailable: {', '.join(lacking + lacking_some)}"
             elif lacking_some:
                 status, note = "PARTIAL", f"checked without: {', '.join(lacking_some)} (evidence unavailable)"
@@ -558,18 +574,49 @@ class Session:
             rows.append({"code": code, "check": info.title, "status": status, "note": note})
         return pd.DataFrame(rows, columns=["code", "check", "status", "note"])
 
+    def verdicts(self) -> pd.DataFrame:
+        """One row per object the runbook looked at: what was found, or why nothing was.
+
+        The checks module's ``subjects(**evidence)`` names the objects (every
+        Pending pod, every crash-looping pod); an object without a finding
+        reads "no cause found" — with the checks that could not run, if any —
+        never silence.
+        """
+        columns = ["subject", "verdict", "codes", "note"]
+        subjects = getattr(self.spec.checks, "subjects", None)
+        if subjects is None or self._evidence is None:
+            return pd.DataFrame(columns=columns)
+        checks = self.checks_table()
+        unchecked = [f"{r.code} ({r.note})" for r in checks.itertuples() if r.status in ("NOT CHECKED", "PARTIAL")]
+        rows = []
+        for subject in subjects(**self._evidence):
+            codes = sorted({f.code for f in self.findings if f.subject == subject})
+            if codes:
+                rows.append({"subject": subject, "verdict": "FOUND", "codes": ", ".join(codes), "note": ""})
+            elif unchecked:
+                rows.append({"subject": subject, "verdict": "NO CAUSE FOUND", "codes": "",
+                             "note": "some checks could not run: " + "; ".join(unchecked)})
+            else:
+                rows.append({"subject": subject, "verdict": "NO CAUSE FOUND", "codes": "",
+                             "note": "every check ran and none explains it: describe it by hand "
+                                     f"(kubectl describe {subject.replace(' ', ' -n ', 1).replace('/', ' ', 1)})"})
+        return pd.DataFrame(rows, columns=columns)
+
     def summary(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:
         """Show every finding (highest severity first), checks and unavailable rows."""
         checks = self.checks_table(requires)
+        verdicts = self.verdicts()
         parts = ["<h3>Findings</h3>", findings_html(self.findings),
                  "<h3>Checks</h3>", html_table(checks)]
+        if len(verdicts):
+            parts += ["<h3>Verdict per object looked at</h3>", html_table(verdicts)]
         if self.unavailable:
             rows = pd.DataFrame([u.to_dict() for u in self.unavailable])
             parts += ["<h3>Evidence unavailable</h3>", html_table(rows)]
         worst = self.worst()
         verdict = f"{len(self.findings)} finding(s), worst: {worst}" if worst else "no findings"
         _display({"text/html": "".join(parts), "text/plain": verdict,
-                  CHECKS_MIME: checks.to_dict("records")})
+                  CHECKS_MIME: checks.to_dict("records"), VERDICTS_MIME: verdicts.to_dict("records")})
         return findings_frame(self.findings)
 
     def worst(self) -> Severity | None:
@@ -645,4 +692,4 @@ def diagnose_runbook(runbook: str, **values: Any) -> Session:
     return session
 
 
-__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "RUN_MIME", "CHECKS_MIME", "REPORT_DIR_ENV", "diagnose_runbook", "findings_html"]
+__all__ = ["Session", "FINDINGS_MIME", "UNAVAILABLE_MIME", "RUN_MIME", "CHECKS_MIME", "VERDICTS_MIME", "REPORT_DIR_ENV", "diagnose_runbook", "findings_html"]

@@ -82,7 +82,8 @@ def test_findings_json_matches_the_spec_shape(tmp_path):
     assert run("run", "pod-pending", "--out", str(tmp_path), "--no-progress").returncode == 0
     document = json.loads((tmp_path / "pod-pending.findings.json").read_text())
     assert set(document) == {"runbook", "source", "parameters", "captured_at", "k8srun_version", "findings",
-                             "not_checked", "unavailable", "error"}
+                             "not_checked", "verdicts", "unavailable", "error"}
+    assert {v["verdict"] for v in document["verdicts"]} == {"FOUND"}  # every waiting pod of the scenario explained
     assert document["runbook"] == "pod-pending" and document["source"] == "scenario:pod-pending"
     assert document["parameters"]["namespace"] == "shop" and document["not_checked"] == []
     assert document["captured_at"].startswith("2026-11-20") and document["error"] is None

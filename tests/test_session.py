@@ -229,3 +229,21 @@ def test_what_a_capture_could_not_read_is_shown_and_makes_the_check_partial(tmp_
     assert any(u.what == "pods in namespace shop" and "403" in u.reason for u in rb.unavailable)
     row = rb.checks_table().iloc[0]
     assert row["status"] in ("FOUND", "PARTIAL") and "pods" in row["note"]
+
+
+def test_every_pod_looked_at_gets_a_verdict_never_silence(tmp_path):
+    """A Pending pod nothing explains reads NO CAUSE FOUND (with what to run), not absent from the report."""
+    from factories import k8s_list, node, unscheduled
+
+    root = tmp_path / "b"
+    (root / "default").mkdir(parents=True)
+    (root / "nodes.json").write_text(json.dumps(k8s_list("NodeList", [node("worker-1")])))
+    (root / "default" / "pods.json").write_text(json.dumps(k8s_list("PodList", [unscheduled("mystery-0", "default")])))
+    (root / "default" / "events.json").write_text(json.dumps(k8s_list("EventList", [])))
+    rb = session_module.diagnose_runbook("pod-pending", source=str(root), namespace="default")
+    verdicts = rb.verdicts().set_index("subject")
+    row = verdicts.loc["pod default/mystery-0"]
+    assert row["verdict"] == "NO CAUSE FOUND" and row["codes"] == ""
+    assert "kubectl describe pod -n default mystery-0" in row["note"] or "could not run" in row["note"]
+    found = session_module.diagnose_runbook("pod-pending").verdicts()
+    assert set(found["verdict"]) == {"FOUND"} and len(found) == 6  # the scenario's six waiting pods

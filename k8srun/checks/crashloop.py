@@ -31,7 +31,7 @@ import pandas as pd
 
 from .. import params
 from ..frames import format_bytes
-from ..model import Finding, finding
+from ..model import Finding, about, finding
 from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Parameter, Runbook
 from . import event_rows, events_about, log_tail, read_events
 
@@ -399,8 +399,14 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
                     found += [f for f in nonzero_exit(row, previous_logs, current_logs)
                               if not any(x.code == "CRASH-001" for x in found)]
                 found += readiness_failures(row, events, siblings, endpoints)
-            findings += found
+            findings += about(f"pod {namespace}/{pod_name}", found)
     return findings
+
+
+def subjects(*, pods: pd.DataFrame, pod: str = "", **_: object) -> list[str]:
+    """Every pod this runbook looks at (each gets a verdict in the summary)."""
+    looked_at = pods_of_interest(pods, pod)
+    return [f"pod {ns}/{name}" for ns, name in zip(looked_at["namespace"], looked_at["name"])]
 
 
 def _killed_cleanly(row: pd.Series) -> bool:

@@ -39,7 +39,7 @@ import re
 import pandas as pd
 
 from ..frames import format_bytes, format_cpu
-from ..model import Finding, finding
+from ..model import Finding, about, finding
 from ..registry import CLUSTER, NAMESPACE, POD, TIMEOUT, Runbook
 from . import event_rows, events_about, read_events
 
@@ -557,14 +557,22 @@ def diagnose(*, pods: pd.DataFrame, containers: pd.DataFrame, events: pd.DataFra
                                         if not pending.empty else pending)
     can_schedule = nodes is not None and not workload_nodes(nodes).empty
     for _, row in pending.iterrows():
+        found: list[Finding] = []
         if can_schedule:
-            findings += insufficient_resources(row, nodes, node_usage, events)
-            findings += untolerated_taints(row, nodes, node_usage, events)
-            findings += selector_mismatch(row, nodes, node_usage, events)
+            found += insufficient_resources(row, nodes, node_usage, events)
+            found += untolerated_taints(row, nodes, node_usage, events)
+            found += selector_mismatch(row, nodes, node_usage, events)
         if pvcs is not None:
-            findings += unbound_claims(row, pvcs, events)
+            found += unbound_claims(row, pvcs, events)
         else:
-            findings += unbound_claims_from_events(row, events)
+            found += unbound_claims_from_events(row, events)
         if containers is not None:
-            findings += image_pull_failures(row, containers, events)
+            found += image_pull_failures(row, containers, events)
+        findings += about(f"pod {_pod_name(row)}", found)
     return findings
+
+
+def subjects(*, pods: pd.DataFrame, pod: str = "", **_: object) -> list[str]:
+    """Every pod this runbook looks at (each gets a verdict in the summary)."""
+    looked_at = pods_of_interest(pods, pod)
+    return [f"pod {ns}/{name}" for ns, name in zip(looked_at["namespace"], looked_at["name"])]
