@@ -32,12 +32,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen subcommand's module is imported (``k8srun list`` stays light).
+
+    ``argv=None`` builds every subcommand's arguments (documentation, tests).
+    """
+    chosen = None if argv is None else _chosen(argv)
     parser = _Parser(prog="k8srun", description="Runbooks for Kubernetes incidents.")
     parser.add_argument("--version", action="version", version=f"k8srun {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if argv is not None and name != chosen:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -59,7 +74,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
+    if not argv:  # no arguments: what k8srun can do, not an error
+        parser.print_help()
+        return 0
+    chosen = _chosen(argv)
+    if chosen is not None and chosen not in SUBCOMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(chosen, list(SUBCOMMANDS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        print(f"k8srun: no command {chosen!r}{hint} (commands: {', '.join(SUBCOMMANDS)}; see k8srun --help)",
+              file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if getattr(args, "_unavailable", None):
         print(f"k8srun: {args._unavailable}", file=sys.stderr)

@@ -135,8 +135,12 @@ class Runbook:
         for parameter in self.parameters:
             if parameter.name == name:
                 return parameter
+        import difflib
+
+        close = difflib.get_close_matches(str(name), self.parameter_names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ParameterError(name, None, f"runbook {self.name} has no such parameter "
-                             f"(has: {', '.join(self.parameter_names)})")
+                             f"({hint}has: {', '.join(self.parameter_names)})")
 
     def defaults(self) -> dict[str, Any]:
         """Every parameter's default; ``source`` defaults to this runbook's scenario."""
@@ -292,16 +296,15 @@ def _declared_literally(path: Path) -> tuple[str, str] | None:
 
 def listing() -> list[tuple[str, str]]:
     """(name, description) of every registered runbook, sorted; imports modules only when it must."""
-    from . import checks
-
     if os.environ.get(MODULES_ENV) or list(entry_points(group=ENTRY_POINT_GROUP)):
         return [(r.name, r.description) for r in all_runbooks()]
+    folder = Path(__file__).resolve().parent / "checks"  # not imported: the package pulls in pandas
     found = []
-    for info in pkgutil.iter_modules(checks.__path__):
-        path = Path(checks.__path__[0]) / f"{info.name}.py"
+    for info in pkgutil.iter_modules([str(folder)]):
+        path = folder / f"{info.name}.py"
         declared = _declared_literally(path) if path.is_file() else None
         if declared is None:
-            book = _declared(importlib.import_module(f"{checks.__name__}.{info.name}"))
+            book = _declared(importlib.import_module(f"{__package__}.checks.{info.name}"))
             declared = (book.name, book.description) if book else None
         if declared:
             found.append(declared)

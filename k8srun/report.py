@@ -468,7 +468,8 @@ def main(args) -> int:
         if args.out is not None and not args.out.strip():
             raise ParameterError("--out", args.out, "must not be empty")
         out_dir = Path(args.out) if args.out is not None else Path("reports") / stamp
-        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress, max_time=max_time)
+        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress and sys.stderr.isatty(),
+                             max_time=max_time)
     except K8srunError as exc:
         print(f"k8srun run: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN
