@@ -29,7 +29,7 @@ from typing import Iterable
 import nbformat
 
 from .model import Finding, Severity, Unavailable, sort_findings
-from .session import CHECKS_MIME, FINDINGS_MIME, RUN_MIME, VERDICTS_MIME, findings_html
+from .session import CHECKS_MIME, FINDINGS_MIME, REDACTION_MIME, RUN_MIME, VERDICTS_MIME, findings_html
 
 #: cell tag: shown in JupyterLab only (pickers, notes about them)
 INTERACTIVE_ONLY = "interactive-only"
@@ -70,7 +70,7 @@ def _shown_outputs(outputs: list) -> list:
     kept = []
     for output in outputs:
         data = output.get("data", {})
-        if {FINDINGS_MIME, CHECKS_MIME, VERDICTS_MIME, RUN_MIME, _WIDGET_VIEW} & set(data):  # shown at the top, or interactive
+        if {FINDINGS_MIME, CHECKS_MIME, VERDICTS_MIME, RUN_MIME, REDACTION_MIME, _WIDGET_VIEW} & set(data):  # shown at the top, or interactive
             continue
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             continue  # progress bars and warnings are for the terminal

@@ -12,6 +12,7 @@ Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
                      "remedy", "runbook", "doc"}, ...],
        "not_checked": [{"code", "check", "reason"[, "partly": true]}, ...],
        "verdicts": [{"subject", "verdict", "codes", "note"}, ...],   # one per object looked at
+       "redaction": {"status": "on (...)" | "OFF (...)", "counts": {rule: values redacted}},
        "unavailable": [{"what", "where", "reason"}, ...],
        "error": null | "one line: where the run stopped"}
 
@@ -53,7 +54,7 @@ from . import __version__, registry
 from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, catalogue, sort_findings
 from .redact import redact_notebook, redact_object, redact_text
-from .session import CHECKS_MIME, FINDINGS_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, VERDICTS_MIME
+from .session import CHECKS_MIME, FINDINGS_MIME, REDACTION_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, VERDICTS_MIME
 from .render import run_identity
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
@@ -71,6 +72,7 @@ class RunResult:
     unavailable: list[Unavailable] = field(default_factory=list)
     not_checked: list[dict] = field(default_factory=list)
     verdicts: list[dict] = field(default_factory=list)
+    redaction: dict = field(default_factory=dict)
     run: dict = field(default_factory=dict)
     error: str | None = None  # one line when a cell failed
 
@@ -79,7 +81,7 @@ class RunResult:
         return {"runbook": self.runbook, "source": self.run.get("source", ""),
                 "parameters": self.run.get("parameters", {}), "captured_at": self.run.get("captured_at", ""),
                 "k8srun_version": __version__, "findings": [f.to_dict() for f in self.findings],
-                "not_checked": self.not_checked, "verdicts": self.verdicts,
+                "not_checked": self.not_checked, "verdicts": self.verdicts, "redaction": self.redaction,
                 "unavailable": [u.to_dict() for u in self.unavailable],
                 "error": self.error}
 
@@ -258,6 +260,17 @@ def not_checked(notebook: nbformat.NotebookNode, runbook: registry.Runbook, erro
             for row in table if row["status"] in ("NOT CHECKED", "PARTIAL") or row["note"]]
 
 
+def redaction(notebook: nbformat.NotebookNode) -> dict:
+    """Whether redaction was on and the values each rule redacted, as the summary showed it."""
+    from .redact import redaction_status
+
+    shown: dict = {"status": redaction_status(), "counts": {}}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            shown = output.get("data", {}).get(REDACTION_MIME, shown)
+    return dict(shown)
+
+
 def verdicts(notebook: nbformat.NotebookNode) -> list[dict]:
     """The last "verdict per object" table the summary showed ([] when none)."""
     table: list[dict] = []
@@ -322,6 +335,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
         result.findings, result.unavailable = collect(executed)
         result.not_checked = not_checked(executed, runbook, result.error)
         result.verdicts = verdicts(executed)
+        result.redaction = redaction(executed)
         result.run = run_identity(executed) or {"parameters": parameters}
         result.findings_json.write_text(
             json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

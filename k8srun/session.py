@@ -45,7 +45,8 @@ from . import __version__, frames, params, registry
 from .errors import K8srunError, ParseError, SourceError
 from .evidence import NodeCommand, manual_command
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
-from .redact import redact_command_result, redact_display, redact_object, redact_text, redaction_status
+from .redact import (redact_command_result, redact_display, redact_object, redact_text, redaction_counts,
+                     redaction_status)
 from .sources import NoSource, Source, open_source
 from .tables import CELL_STYLE, html_table
 from .targets import CommandResult, Target, open_target, save_results
@@ -61,6 +62,8 @@ RUN_MIME = "application/vnd.k8srun.run+json"
 CHECKS_MIME = "application/vnd.k8srun.checks+json"
 #: one verdict per object the runbook looked at (subject, verdict, codes, note), shown by the summary
 VERDICTS_MIME = "application/vnd.k8srun.verdicts+json"
+#: whether redaction was on and how many values each rule redacted in this run, shown by the summary
+REDACTION_MIME = "application/vnd.k8srun.redaction+json"
 
 #: resource plural -> the evidence name checks use in REQUIRES
 _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
@@ -615,8 +618,13 @@ class Session:
             parts += ["<h3>Evidence unavailable</h3>", html_table(rows)]
         worst = self.worst()
         verdict = f"{len(self.findings)} finding(s), worst: {worst}" if worst else "no findings"
+        counts = redaction_counts()
+        parts.append(f"<p class='k8srun-redaction'><b>redaction</b> {html.escape(redaction_status())}; "
+                     + html.escape(", ".join(f"{rule}: {n}" for rule, n in sorted(counts.items())) or "nothing redacted")
+                     + "</p>")
         _display({"text/html": "".join(parts), "text/plain": verdict,
-                  CHECKS_MIME: checks.to_dict("records"), VERDICTS_MIME: verdicts.to_dict("records")})
+                  CHECKS_MIME: checks.to_dict("records"), VERDICTS_MIME: verdicts.to_dict("records"),
+                  REDACTION_MIME: {"status": redaction_status(), "counts": counts}})
         return findings_frame(self.findings)
 
     def worst(self) -> Severity | None:

@@ -82,7 +82,8 @@ def test_findings_json_matches_the_spec_shape(tmp_path):
     assert run("run", "pod-pending", "--out", str(tmp_path), "--no-progress").returncode == 0
     document = json.loads((tmp_path / "pod-pending.findings.json").read_text())
     assert set(document) == {"runbook", "source", "parameters", "captured_at", "k8srun_version", "findings",
-                             "not_checked", "verdicts", "unavailable", "error"}
+                             "not_checked", "verdicts", "redaction", "unavailable", "error"}
+    assert document["redaction"]["status"].startswith("on") and isinstance(document["redaction"]["counts"], dict)
     assert {v["verdict"] for v in document["verdicts"]} == {"FOUND"}  # every waiting pod of the scenario explained
     assert document["runbook"] == "pod-pending" and document["source"] == "scenario:pod-pending"
     assert document["parameters"]["namespace"] == "shop" and document["not_checked"] == []
@@ -257,3 +258,18 @@ def test_the_healthy_cluster_gives_no_error_in_any_runbook(runbook, tmp_path):
                  "--fail-on", "warning", "--out", str(tmp_path), "--no-progress")
     assert result.returncode == EXIT_OK, result.stdout + result.stderr
     assert not codes(tmp_path / f"{runbook}.findings.json") & set(scenario("healthy")["absent_codes"])
+
+
+def test_findings_json_says_how_many_values_each_redaction_rule_hid(tmp_path):
+    from bundles import write_bundle
+
+    root = write_bundle(tmp_path / "b")
+    log = root / "default" / "api-7f9c" / "logs.txt"
+    log.write_text(log.read_text().replace("==== END logs for container app",
+                                           "connecting with password=Hunter2Secret99\n==== END logs for container app", 1))
+    result = run("run", "pod-crashloop", "-p", "source", str(root), "-p", "namespace", "default",
+                 "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "pod-crashloop.findings.json").read_text())
+    assert sum(document["redaction"]["counts"].values()) >= 1, document["redaction"]
+    assert "Hunter2Secret99" not in (tmp_path / "out" / "pod-crashloop.html").read_text()
