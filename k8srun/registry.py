@@ -99,7 +99,7 @@ CLUSTER = (
     Parameter("context", "", "for source live; empty means the current context", _text),
 )
 TIMEOUT = Parameter("timeout_s", 10, "per command / API call, seconds", params.timeout_seconds)
-NAMESPACE = Parameter("namespace", "", "namespace to look at; empty means the source's default",
+NAMESPACE = Parameter("namespace", "", "namespace to look at; empty means every namespace (a built-in scenario: its own)",
                       lambda n, v: params.dns1123_label(n, v, allow_empty=True))
 POD = Parameter("pod", "", "empty means every pod of interest in the namespace",
                 lambda n, v: params.dns1123_subdomain(n, v, allow_empty=True))
@@ -116,14 +116,18 @@ class Runbook:
     scenario: str
     parameters: tuple[Parameter, ...]
     triage: tuple[str, ...] = ()
-    #: ``namespace=""`` means every namespace (triage) rather than the source's default
-    every_namespace_by_default: bool = False
+    #: what ``namespace=""`` means: "source" (the source's default namespace), "all" (every namespace,
+    #: triage), or "all-but-scenario" (every namespace of a bundle or live cluster; a built-in
+    #: scenario keeps the namespace its story is in: the pod runbooks)
+    namespace_default: str = "source"
     module: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.parameters]
         if len(set(names)) != len(names):
             raise RunbookError(f"runbook {self.name}: a parameter is declared twice ({names})")
+        if self.namespace_default not in ("source", "all", "all-but-scenario"):
+            raise RunbookError(f"runbook {self.name}: namespace_default is source, all or all-but-scenario")
         if "source" not in names or "timeout_s" not in names:
             raise RunbookError(f"runbook {self.name}: declare the common parameters source and timeout_s")
 

@@ -160,7 +160,9 @@ class Session:
             opened.close()
             raise
         if "namespace" in cleaned and cleaned["namespace"] == "":
-            cleaned["namespace"] = None if spec.every_namespace_by_default else opened.default_namespace()
+            every = spec.namespace_default == "all" or (spec.namespace_default == "all-but-scenario"
+                                                          and opened.kind != "scenario")
+            cleaned["namespace"] = None if every else opened.default_namespace()
         session = cls(runbook, opened, cleaned)
         report_dir = os.environ.get(REPORT_DIR_ENV)
         if report_dir:
@@ -185,8 +187,7 @@ class Session:
         Findings, NOT CHECKED marks and unavailable rows of the earlier focus
         are dropped, so the summary describes what is looked at now.
         """
-        if namespace:
-            namespace = params.dns1123_label("namespace", namespace)
+        namespace = params.dns1123_label("namespace", namespace, allow_empty=True) or None  # "": every namespace
         pod = params.dns1123_subdomain("pod", pod, allow_empty=True)
         if (namespace, pod) != (self.parameters.get("namespace"), self.parameters.get("pod", "")):
             self._findings.clear()

@@ -109,7 +109,11 @@ def _paragraph(text: str) -> str:
 
 # ------------------------------------------------------------------ pickers
 
-def _namespace_dropdown(source: Source, value: str | None) -> widgets.Dropdown:
+ALL_NAMESPACES = "(all namespaces)"
+
+
+def _namespace_dropdown(source: Source, value: str | None, allow_all: bool = False) -> widgets.Dropdown:
+    """Namespaces to pick; ``allow_all`` adds a first choice "(all namespaces)" whose value is ""."""
     value = params.dns1123_label("namespace", value, allow_empty=True) or None
     try:
         names = source.namespaces()
@@ -117,6 +121,9 @@ def _namespace_dropdown(source: Source, value: str | None) -> widgets.Dropdown:
         names = [value] if value else []
     if value and value not in names:  # offered anyway: the gather cells say what is missing
         names = [value, *names]
+    if allow_all:
+        return widgets.Dropdown(options=[(ALL_NAMESPACES, ""), *((n, n) for n in names)], value=value or "",
+                                description="namespace")
     if value is None and names:
         value = "default" if "default" in names else names[0]
     return widgets.Dropdown(options=names, value=value, description="namespace")
@@ -185,9 +192,10 @@ def linked_pickers(source: Source, namespace: str | None = None, pod: str | None
                    only: PodFilter = None, *, allow_all: bool = False) -> widgets.HBox:
     """HBox(namespace Dropdown, pod Dropdown); choosing a namespace repopulates the pods.
 
-    ``allow_all`` adds a first pod choice "(all)" whose value is "" (every pod).
+    ``allow_all`` adds a first pod choice "(all)" whose value is "" (every pod), and a first
+    namespace choice "(all namespaces)" whose value is "" (every namespace; then every pod).
     """
-    namespaces = _namespace_dropdown(source, namespace)
+    namespaces = _namespace_dropdown(source, namespace, allow_all)
     pods = _pod_dropdown(source, namespaces.value or "", pod, only, allow_all)
 
     def repopulate(change) -> None:
@@ -200,7 +208,8 @@ def linked_pickers(source: Source, namespace: str | None = None, pod: str | None
     if is_interactive():
         return _show(box)
     shown_pod = pods.value or (ALL_PODS if allow_all else "(none matching)")
-    _show_static(_paragraph(f"namespace: {namespaces.value or '(none in this source)'}, pod: {shown_pod}"))
+    shown_namespace = namespaces.value or (ALL_NAMESPACES if allow_all else "(none in this source)")
+    _show_static(_paragraph(f"namespace: {shown_namespace}, pod: {shown_pod}"))
     return box
 
 

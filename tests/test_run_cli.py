@@ -273,3 +273,26 @@ def test_findings_json_says_how_many_values_each_redaction_rule_hid(tmp_path):
     document = json.loads((tmp_path / "out" / "pod-crashloop.findings.json").read_text())
     assert sum(document["redaction"]["counts"].values()) >= 1, document["redaction"]
     assert "Hunter2Secret99" not in (tmp_path / "out" / "pod-crashloop.html").read_text()
+
+
+@pytest.mark.parametrize("runbook", ["pod-crashloop", "pod-pending"])
+def test_capture_then_replay_without_a_namespace_finds_what_the_scenario_shows(runbook, tmp_path):
+    """The README's flow: capture a cluster (here: `k8srun serve` of the scenario), run on the capture with no
+    -p namespace. Every namespace is looked at, so the findings are the scenario's, not "0 findings"."""
+    from k8srun.capture import capture_bundle
+    from k8srun.serve import serving
+    from k8srun.sources.live import LiveSource
+    from k8srun.sources.snapshot import SnapshotSource
+
+    scenario_name = registry.get(runbook).scenario
+    with SnapshotSource(scenarios_dir() / scenario_name) as original, serving(original) as (_, kubeconfig), \
+            LiveSource(kubeconfig) as live:
+        capture_bundle(live, tmp_path / "captured", progress=False)
+    on_scenario = run("run", runbook, "--out", str(tmp_path / "a"), "--no-progress")
+    on_capture = run("run", runbook, "-p", "source", str(tmp_path / "captured"), "--out", str(tmp_path / "b"),
+                     "--no-progress")
+    assert on_scenario.returncode == 0 and on_capture.returncode == 0, on_capture.stderr
+    expected = json.loads((tmp_path / "a" / f"{runbook}.findings.json").read_text())["findings"]
+    found = json.loads((tmp_path / "b" / f"{runbook}.findings.json").read_text())["findings"]
+    assert [(f["code"], f["subject"]) for f in found] == [(f["code"], f["subject"]) for f in expected]
+    assert json.loads((tmp_path / "b" / f"{runbook}.findings.json").read_text())["parameters"]["namespace"] is None

@@ -46,6 +46,7 @@ RUNBOOK = Runbook(
                           params.line_count),
                 TIMEOUT),
     triage=("pods-crashing",),
+    namespace_default="all-but-scenario",
 )
 
 REQUIRES: dict[str, list[str]] = {

@@ -49,6 +49,7 @@ RUNBOOK = Runbook(
     scenario="pod-pending",
     parameters=(*CLUSTER, NAMESPACE, POD, TIMEOUT),
     triage=("pods-pending",),
+    namespace_default="all-but-scenario",
 )
 
 REQUIRES: dict[str, list[str]] = {

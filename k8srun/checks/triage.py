@@ -57,7 +57,7 @@ RUNBOOK = Runbook(
                 Parameter("namespace", "", "empty means all namespaces",
                           lambda n, v: params.dns1123_label(n, v, allow_empty=True)),
                 TIMEOUT),
-    every_namespace_by_default=True,
+    namespace_default="all",
 )
 
 #: triage ranks what it has: each kind of suspect needs only its own evidence (a plain

@@ -324,7 +324,7 @@ class SnapshotSource(Source):
              tail_lines: int | None = None, limit_bytes: int | None = LOG_LIMIT_BYTES) -> str:
         name = "logs-previous.txt" if previous else "logs.txt"
         what = f"{'previous ' if previous else ''}logs of container {container} of pod {namespace}/{pod}"
-        if any(part in ("", ".", "..") or "/" in part for part in (namespace, pod)):
+        if any(not isinstance(part, str) or part in ("", ".", "..") or "/" in part for part in (namespace, pod)):
             raise BundleError(f"no {what} in this bundle (not a namespace/pod name)", path=self.root)
         path = self.root / namespace / pod / name
         if not path.exists():
