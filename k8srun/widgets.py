@@ -338,9 +338,17 @@ class LogViewer(widgets.VBox):
                           self.output])
         self._refresh()
 
+    @property
+    def shown_run(self) -> str:
+        """Which run's log is shown, in words: "previous run (kubectl logs --previous)" or "current run"."""
+        return "previous run (kubectl logs --previous)" if self.previous.value else "current run"
+
     def _refresh(self, change=None) -> None:
         self.text, reason = fetch_log(self.source, self.namespace, self.pod, self.container.value,
                                       previous=self.previous.value, tail_lines=self.tail_lines.value)
+        self.heading.value = (f"<h4>logs of pod {html.escape(self.namespace)}/{html.escape(self.pod)} container "
+                              f"{html.escape(self.container.value)}: {self.shown_run}, last "
+                              f"{self.tail_lines.value} lines</h4>")
         self.output.value = log_html(self.text, reason)
 
 

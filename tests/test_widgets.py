@@ -240,11 +240,13 @@ def test_log_viewer_shows_current_logs_redacted_and_escaped(bundle):
 
 def test_log_viewer_previous_toggle_fetches_the_previous_run(bundle):
     view = widgets.LogViewer(bundle, "shop", "web-7d4b9c-abcde", ["web", "sidecar"])
+    assert "container web: current run" in view.heading.value
     view.previous.value = True
     assert view.text == WEB_PREVIOUS
     assert "panic: config missing" in view.output.value
+    assert "container web: previous run (kubectl logs --previous)" in view.heading.value  # says which run
     view.previous.value = False
-    assert "panic" not in view.output.value
+    assert "panic" not in view.output.value and "current run" in view.heading.value
 
 
 def test_log_viewer_unavailable_previous_run_is_one_line(bundle):
