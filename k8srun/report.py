@@ -205,9 +205,13 @@ def _keep_partial_engine():
 
     class KeepPartialEngine(NBClientEngine):
         partial = None
+        #: set to a callable to hear each section heading as its first cell starts (plain progress)
+        announce = None
 
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            if cls.announce is not None:
+                _announce_sections(nb_man, cls.announce)
             try:
                 return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
             except Exception:
@@ -221,6 +225,25 @@ def _keep_partial_engine():
 
     papermill_engines.register(ENGINE, KeepPartialEngine)
     return KeepPartialEngine
+
+def _announce_sections(nb_man, announce) -> None:
+    """Make ``nb_man`` call ``announce(heading)`` when the first code cell after a ``##`` heading starts."""
+    headings: dict[int, str] = {}
+    pending = None
+    for index, cell in enumerate(nb_man.nb.cells):
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            pending = cell.source.splitlines()[0][3:].strip()
+        elif cell.cell_type == "code" and pending:
+            headings[index], pending = pending, None
+    original = nb_man.cell_start
+
+    def cell_start(cell, cell_index=None, **kwargs):
+        if cell_index in headings:
+            announce(headings[cell_index])
+        return original(cell, cell_index, **kwargs)
+
+    nb_man.cell_start = cell_start
+
 
 @contextmanager
 def _kernel_env(report_dir: Path) -> Iterator[None]:
@@ -309,8 +332,12 @@ MAX_TIME_S = 1800
 
 
 def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
-                progress: bool = True, cell_timeout: int = 600, max_time: float = MAX_TIME_S) -> RunResult:
+                progress: bool = True, cell_timeout: int = 600, max_time: float = MAX_TIME_S,
+                sections=None) -> RunResult:
     """Validate, execute with papermill, and write notebook, HTML and findings.json.
+
+    ``progress``: papermill's progress bar (a terminal); ``sections``: a callable told each
+    section heading as it starts (the plain progress lines off a terminal).
 
     Everything is written into a staging folder and moved into ``out_dir``
     when complete (:class:`~k8srun.outdir.ReportFolder`): a failure or Ctrl-C
@@ -328,7 +355,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
         result = RunResult(runbook=name, notebook=staging / f"{name}.ipynb", html=staging / f"{name}.html",
                            findings_json=staging / f"{name}.findings.json")
         _execute(runbook, parameters, result, workdir, progress=progress, cell_timeout=cell_timeout,
-                 max_time=max_time)
+                 max_time=max_time, sections=sections)
         executed = redact_notebook(nbformat.read(str(result.notebook), as_version=4))  # prints, tracebacks too
         nbformat.write(executed, str(result.notebook))
         result.error = redact_text(result.error) if result.error else result.error
@@ -347,7 +374,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
 
 
 def _execute(runbook: registry.Runbook, parameters: dict[str, Any], result: RunResult, workdir: Path, *,
-             progress: bool, cell_timeout: int, max_time: float) -> None:
+             progress: bool, cell_timeout: int, max_time: float, sections=None) -> None:
     """papermill runs the notebook into ``result.notebook``; ``result.error`` says where it stopped.
 
     Each cell gets ``cell_timeout`` seconds, and never more than what is left
@@ -360,6 +387,7 @@ def _execute(runbook: registry.Runbook, parameters: dict[str, Any], result: RunR
 
     name = runbook.name
     engine = _keep_partial_engine()
+    engine.announce = sections
     deadline = time.monotonic() + max_time
     papermill_log = logging.getLogger("papermill")  # nbclient logs through it ("Timeout waiting for ..."):
     if not papermill_log.handlers:                  # result.error says it in one line instead
@@ -482,8 +510,11 @@ def main(args) -> int:
         if args.out is not None and not args.out.strip():
             raise ParameterError("--out", args.out, "must not be empty")
         out_dir = Path(args.out) if args.out is not None else Path("reports") / stamp
-        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress and sys.stderr.isatty(),
-                             max_time=max_time)
+        terminal = sys.stderr.isatty()
+        plain = None if args.no_progress or terminal else \
+            (lambda heading: print(f"k8srun run {args.runbook}: {heading}", file=sys.stderr, flush=True))
+        result = run_runbook(args.runbook, parameters, out_dir, progress=not args.no_progress and terminal,
+                             max_time=max_time, sections=plain)
     except K8srunError as exc:
         print(f"k8srun run: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -1,4 +1,4 @@
-"""The CLI as a colleague: help when called bare, "did you mean" for typos, quiet off a terminal, light `list`."""
+"""The CLI as a colleague: help when called bare, "did you mean" for typos, plain lines off a terminal, light `list`."""
 
 from __future__ import annotations
 
@@ -47,3 +47,8 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stderr and "Executing" not in result.stderr
+    # instead, a plain line as each section starts (CI logs show where a slow run is)
+    assert "k8srun run triage: 1. Pods that are not Running\n" in result.stderr
+    quiet = subprocess.run([*K8SRUN, "run", "triage", "--no-progress", "--out", str(tmp_path / "q")],
+                           capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and "k8srun run triage:" not in quiet.stderr
