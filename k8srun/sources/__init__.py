@@ -204,21 +204,21 @@ def _check_in_bundle(source: Source, namespace: str | None, pod: str | None, con
         known = source.namespaces()
     except SourceError:
         return  # the runbook says what it could not read
-    namespace = namespace or source.default_namespace()
-    if namespace not in known:
+    if namespace and namespace not in known:
         raise ParameterError("namespace", namespace, f"no such namespace in {source.description} "
                              f"(has: {', '.join(known[:20]) or 'none'})")
     if not pod:
         return
     try:
-        found = source.get("pods", namespace, pod)
+        found = source.get("pods", namespace, pod)  # no namespace: the pod in any namespace
     except SourceError:
         return
+    where = f"namespace {namespace}" if namespace else "any namespace"
     if found is None:
-        raise ParameterError("pod", pod, f"no such pod in namespace {namespace} of {source.description}")
+        raise ParameterError("pod", pod, f"no such pod in {where} of {source.description}")
     spec = found.get("spec") if isinstance(found.get("spec"), dict) else {}
     names = [c.get("name") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
              if isinstance(c, dict)]
     if container and container not in names:
-        raise ParameterError("container", container, f"pod {namespace}/{pod} has no such container "
+        raise ParameterError("container", container, f"pod {pod} has no such container "
                              f"(has: {', '.join(str(n) for n in names) or 'none'})")
