@@ -89,13 +89,18 @@ def body_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return shown
 
 
-def run_identity(notebook: nbformat.NotebookNode) -> dict:
-    """The runbook/source/cluster/parameters/captured_at the header showed (empty when it never ran)."""
+def last_shown(notebook: nbformat.NotebookNode, mime: str, default=None):
+    """The payload of the last output of type ``mime`` the notebook displayed, or ``default``."""
+    shown = default
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if RUN_MIME in output.get("data", {}):
-                return dict(output["data"][RUN_MIME])
-    return {}
+            shown = output.get("data", {}).get(mime, shown)
+    return shown
+
+
+def run_identity(notebook: nbformat.NotebookNode) -> dict:
+    """The runbook/source/cluster/parameters/captured_at the header showed (empty when it never ran)."""
+    return dict(last_shown(notebook, RUN_MIME, {}))
 
 
 def _dl(rows: Iterable[tuple[str, str]]) -> str:
@@ -170,5 +175,5 @@ def report_html(notebook: nbformat.NotebookNode, runbook: str, description: str,
             f"<body>{top}<hr>{body}</body></html>\n")
 
 
-__all__ = ["report_html", "body_notebook", "summary_html", "header_html", "run_identity", "REPORT_CSS",
+__all__ = ["report_html", "body_notebook", "last_shown", "summary_html", "header_html", "run_identity", "REPORT_CSS",
            "INTERACTIVE_ONLY", "IN_SUMMARY"]

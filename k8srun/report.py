@@ -55,7 +55,7 @@ from .errors import ParameterError, RunbookError
 from .model import Finding, Severity, Unavailable, catalogue, sort_findings
 from .redact import redact_notebook, redact_object, redact_text
 from .session import CHECKS_MIME, FINDINGS_MIME, REDACTION_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, VERDICTS_MIME
-from .render import run_identity
+from .render import last_shown, run_identity
 
 EXIT_OK, EXIT_CELL_FAILED, EXIT_CANNOT_RUN, EXIT_FAIL_ON = 0, 1, 2, 3
 
@@ -270,10 +270,7 @@ def _kernel_env(report_dir: Path) -> Iterator[None]:
 def not_checked(notebook: nbformat.NotebookNode, runbook: registry.Runbook, error: str | None) -> list[dict]:
     """Checks that could not run: NOT CHECKED rows of the last checks table shown, or every code
     of the runbook when no checks table was shown (the run stopped before its summary)."""
-    table = None
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            table = output.get("data", {}).get(CHECKS_MIME, table)
+    table = last_shown(notebook, CHECKS_MIME)
     if table is None:
         reason = f"the runbook stopped before its checks ran ({error})" if error else "no checks table was shown"
         return [{"code": code, "check": info.title, "reason": reason}
@@ -287,20 +284,12 @@ def redaction(notebook: nbformat.NotebookNode) -> dict:
     """Whether redaction was on and the values each rule redacted, as the summary showed it."""
     from .redact import redaction_status
 
-    shown: dict = {"status": redaction_status(), "counts": {}}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            shown = output.get("data", {}).get(REDACTION_MIME, shown)
-    return dict(shown)
+    return dict(last_shown(notebook, REDACTION_MIME, {"status": redaction_status(), "counts": {}}))
 
 
 def verdicts(notebook: nbformat.NotebookNode) -> list[dict]:
     """The last "verdict per object" table the summary showed ([] when none)."""
-    table: list[dict] = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            table = output.get("data", {}).get(VERDICTS_MIME, table)
-    return list(table)
+    return list(last_shown(notebook, VERDICTS_MIME, []))
 
 
 def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavailable]]:
@@ -317,14 +306,12 @@ def collect(notebook: nbformat.NotebookNode) -> tuple[list[Finding], list[Unavai
     return sort_findings(found), missing
 
 
-def render_html(notebook: nbformat.NotebookNode, runbook: str, findings: list[Finding],
-                unavailable: list[Unavailable], error: str | None) -> str:
-    """The HTML report (:mod:`k8srun.render`): self-contained, header and findings first, code hidden."""
+def render_html(result: RunResult, notebook: nbformat.NotebookNode) -> str:
+    """The HTML report of ``result`` (:mod:`k8srun.render`): self-contained, header and findings first, code hidden."""
     from .render import report_html
 
-    spec = registry.get(runbook)
-    return report_html(notebook, runbook, spec.description, findings, not_checked(notebook, spec, error),
-                       unavailable, error, verdicts=verdicts(notebook))
+    return report_html(notebook, result.runbook, registry.get(result.runbook).description, result.findings,
+                       result.not_checked, result.unavailable, result.error, verdicts=result.verdicts)
 
 
 #: the longest a whole runbook may run, kernel start included (``--max-time``); a cell gets at most 600 s
@@ -366,8 +353,7 @@ def run_runbook(name: str, parameters: dict[str, Any], out_dir: Path, *,
         result.run = run_identity(executed) or {"parameters": parameters}
         result.findings_json.write_text(
             json.dumps(redact_object(result.document()), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        result.html.write_text(render_html(executed, name, result.findings, result.unavailable,
-                                           result.error), encoding="utf-8")
+        result.html.write_text(render_html(result, executed), encoding="utf-8")
         folder.commit()
     return dataclasses.replace(result, notebook=out_dir / f"{name}.ipynb", html=out_dir / f"{name}.html",
                                findings_json=out_dir / f"{name}.findings.json")

@@ -349,26 +349,33 @@ class Session:
         ns = self.namespace if namespace == "" else namespace
         return self._frame(frames.endpoints_frame, frames.ENDPOINT_COLUMNS, "endpoints", ns)
 
+    def _read_log(self, namespace: str | None, pod: str, container: str, previous: bool,
+                  tail_lines: int | None) -> tuple[str | None, bool]:
+        """(redacted text or None, first read?) of one container's log, cached per run with its error."""
+        key = (namespace, pod, container, previous, tail_lines)
+        if key in self._logs:
+            return self._logs[key], False
+        try:
+            text = redact_text(self.source.logs(namespace, pod, container, previous=previous, tail_lines=tail_lines))
+        except K8srunError as exc:
+            text = None
+            self.log_errors[key] = str(exc)
+        self._logs[key] = text
+        return text, True
+
     def logs(self, pod: str, container: str, *, previous: bool = False,
              tail_lines: int | None = None, namespace: str | None = None) -> str | None:
         """One container's log text, or None (and a visible row) when unavailable."""
         ns = namespace or self.namespace
-        key = (ns, pod, container, previous, tail_lines)
-        if key in self._logs:
-            return self._logs[key]
-        what = f"{'previous ' if previous else ''}logs of {ns}/{pod} container {container}"
-        try:
-            text = redact_text(self.source.logs(ns, pod, container, previous=previous,
-                                                tail_lines=tail_lines))
-        except K8srunError as exc:
-            text = None
-            self.log_errors[key] = str(exc)
+        text, first = self._read_log(ns, pod, container, previous, tail_lines)
+        if text is None and first:
+            what = f"{'previous ' if previous else ''}logs of {ns}/{pod} container {container}"
+            reason = self.log_errors[(ns, pod, container, previous, tail_lines)]
             if previous:  # routine: most containers have no previous run
-                self.unavailable.append(Unavailable(what, self.source.description, str(exc)))
+                self.unavailable.append(Unavailable(what, self.source.description, reason))
             else:
                 self.missing_evidence.add("logs")
-                self.note_unavailable(what, str(exc), skipped=isinstance(self.source, NoSource))
-        self._logs[key] = text
+                self.note_unavailable(what, reason, skipped=isinstance(self.source, NoSource))
         return text
 
     def container_logs(self, containers: pd.DataFrame, *, previous: bool = False,
@@ -436,10 +443,8 @@ class Session:
         key = (result.command_id, result.argv)
         if key in self._frames:
             return self._frames[key]
-        failed = result.error is not None and result.exit_code not in command.accept_exit
-        if result.exit_code is None or (result.exit_code is not None and result.exit_code < 0):
-            failed = True
-        if failed:
+        never_ran_or_killed = result.exit_code is None or result.exit_code < 0  # missing tool, timeout
+        if never_ran_or_killed or (result.error is not None and result.exit_code not in command.accept_exit):
             self.missing_evidence.add(command.name)
             self.note_unavailable(f"{command.title} ({result.command_id})",
                                   result.error or "no output", where=result.target)
@@ -659,18 +664,11 @@ class SessionReader:
 
     def logs(self, namespace: str, pod: str, container: str, *, previous: bool = False,
              tail_lines: int | None = None) -> str:
-        session = self._session
-        key = (namespace, pod, container, previous, tail_lines)
-        if key not in session._logs:
-            try:
-                session._logs[key] = redact_text(session.source.logs(namespace, pod, container, previous=previous,
-                                                                      tail_lines=tail_lines))
-            except K8srunError as exc:
-                session._logs[key] = None
-                session.log_errors[key] = str(exc)
-        if session._logs[key] is None:
-            raise SourceError(session.log_errors.get(key, "logs unavailable"))
-        return session._logs[key]
+        text, _ = self._session._read_log(namespace, pod, container, previous, tail_lines)
+        if text is None:
+            key = (namespace, pod, container, previous, tail_lines)
+            raise SourceError(self._session.log_errors.get(key, "logs unavailable"))
+        return text
 
 
 def _recorded_defaults(spec: registry.Runbook, cleaned: dict, given: dict, source: Source) -> dict:
