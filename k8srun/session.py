@@ -160,9 +160,7 @@ class Session:
             opened.close()
             raise
         if "namespace" in cleaned and cleaned["namespace"] == "":
-            every = spec.namespace_default == "all" or (spec.namespace_default == "all-but-scenario"
-                                                          and opened.kind != "scenario")
-            cleaned["namespace"] = None if every else opened.default_namespace()
+            cleaned["namespace"] = _default_namespace(spec, opened, context_given=bool(values.get("context")))
         session = cls(runbook, opened, cleaned)
         report_dir = os.environ.get(REPORT_DIR_ENV)
         if report_dir:
@@ -669,6 +667,22 @@ class SessionReader:
             key = (namespace, pod, container, previous, tail_lines)
             raise SourceError(self._session.log_errors.get(key, "logs unavailable"))
         return text
+
+
+def _default_namespace(spec: registry.Runbook, source: Source, *, context_given: bool) -> str | None:
+    """What ``namespace=""`` means for this runbook on this source (None: every namespace).
+
+    A live cluster's kubeconfig context may pin a namespace; it is used only
+    when the user named that context (``-p context NAME``), as kubectl would
+    with ``--context NAME``: a context that merely happens to be current does
+    not narrow a search for the problem to one namespace.
+    """
+    pinned = getattr(source, "context_namespace", "") if source.kind == "live" and context_given else ""
+    if pinned and spec.namespace_default != "source":
+        return pinned
+    every = spec.namespace_default == "all" or (spec.namespace_default == "all-but-scenario"
+                                                and source.kind != "scenario")
+    return None if every else source.default_namespace()
 
 
 def _recorded_defaults(spec: registry.Runbook, cleaned: dict, given: dict, source: Source) -> dict:

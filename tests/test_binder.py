@@ -66,3 +66,13 @@ def test_runbooks_open_on_a_scenario_without_a_cluster():
     for notebook in sorted((ROOT / "runbooks").glob("*.ipynb")):
         default = yaml.safe_load(papermill.inspect_notebook(str(notebook))["source"]["default"])
         assert default.startswith("scenario:"), notebook.name
+
+
+def test_the_readme_binder_badge_opens_jupyterlab_on_the_runbooks_of_this_repository():
+    """The badge is built from pyproject's Repository URL and opens JupyterLab in runbooks/."""
+    repository = _project()["urls"]["Repository"]
+    owner_repo = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+)", repository).group(1)
+    badges = re.findall(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\(([^)]+)\)",
+                        (ROOT / "README.md").read_text())
+    assert badges == [f"https://mybinder.org/v2/gh/{owner_repo}/HEAD?urlpath=lab/tree/runbooks"]
+    assert (ROOT / "runbooks").is_dir() and (ROOT / "binder" / "postBuild").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -247,3 +248,25 @@ def test_every_pod_looked_at_gets_a_verdict_never_silence(tmp_path):
     assert "kubectl describe pod -n default mystery-0" in row["note"] or "could not run" in row["note"]
     found = session_module.diagnose_runbook("pod-pending").verdicts()
     assert set(found["verdict"]) == {"FOUND"} and len(found) == 6  # the scenario's six waiting pods
+
+
+def test_a_named_context_that_pins_a_namespace_narrows_the_pod_runbooks_to_it(tmp_path):
+    """Empty namespace on a live cluster: every namespace, unless the user named a context that pins one."""
+    import yaml
+
+    from k8srun.serve import serving
+    from k8srun.serve.server import SNAPSHOT_USER
+
+    with open_source("scenario:pod-crashloop") as snapshot, serving(snapshot) as (_, kubeconfig):
+        config = yaml.safe_load(Path(kubeconfig).read_text())
+        config["contexts"].append({"name": "pinned", "context": {**config["contexts"][0]["context"],
+                                                                 "namespace": "kube-system"}})
+        both = tmp_path / "kubeconfig"
+        both.write_text(yaml.safe_dump(config))
+        runs = {}
+        for context in ("", "pinned", SNAPSHOT_USER):
+            rb = Session.start("pod-crashloop", source="live", kubeconfig=str(both), context=context, show=False)
+            runs[context] = rb.namespace
+            rb.close()
+    # the current context pins "default" but was not asked for: every namespace; a named one: its namespace
+    assert runs == {"": None, "pinned": "kube-system", SNAPSHOT_USER: "default"}

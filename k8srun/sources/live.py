@@ -290,6 +290,8 @@ class LiveSource(Source):
     """Read-only :class:`Source` over a live cluster (kubeconfig/context or in-cluster)."""
 
     kind = "live"
+    #: the namespace the kubeconfig context pins (``contexts[].context.namespace``), "" when none
+    context_namespace: str = ""
 
     def __init__(self, kubeconfig: str | os.PathLike | None = None, context: str | None = None,
                  timeout_s: float = 10, *, budget_s: float | None = None):
@@ -316,6 +318,9 @@ class LiveSource(Source):
                     raise SourceError(f"kubeconfig {path} has no context {context!r} "
                                       f"(have: {', '.join(c['name'] for c in contexts)})",
                                       where=f"kubeconfig {path}")
+                chosen = next((c for c in contexts if c["name"] == self.context), {})
+                pinned = (chosen.get("context") or {}).get("namespace") if isinstance(chosen, dict) else None
+                self.context_namespace = pinned if isinstance(pinned, str) else ""
                 config.load_kube_config(config_file=str(path), context=context,
                                         client_configuration=configuration, persist_config=False)
         except SourceError:
@@ -509,6 +514,10 @@ class LiveSource(Source):
         if not found.get("gitVersion"):
             raise self._not_the_api(response, "a JSON object without gitVersion", "get", _VERSION, None)
         return found
+
+    def default_namespace(self) -> str:
+        """The namespace the context pins, else ``default`` (what kubectl uses without ``-n``)."""
+        return self.context_namespace or "default"
 
     def meta(self) -> dict:
         info = {"kind": self.kind, "description": self.description, "server": self.server,
