@@ -193,10 +193,12 @@ def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.D
         if key in ("kube-system/kube-dns", "kube-system/coredns"):
             runbook, parameters, advice = next_step("cluster-dns-down", {"dns_service": key}, instead)
         else:
-            ports = svc["ports"] or [{}]
+            ports = svc["ports"] or []
+            # one port: name it; several: leave it empty (the runbook then looks at every port)
+            port = ports[0].get("name") or ports[0].get("port") if len(ports) == 1 else None
             runbook, parameters, advice = next_step(
-                "service-without-endpoints",
-                {"namespace": svc["namespace"], "service": svc["name"], "port": ports[0].get("port")}, instead)
+                "service-without-endpoints", {"namespace": svc["namespace"], "service": svc["name"], "port": port},
+                instead)
         behind = (", ".join(f"{n} {st}" for n, st in zip(selected["name"][:3], selected["status"][:3]))
                   if not selected.empty else "no pod matches")
         detail = (f"Service {key} has no ready endpoint (selector {selector}: {behind}; "
@@ -222,10 +224,11 @@ def _pod_kind(namespace: str, name: str, status: str) -> str:
 
 def _pod_candidates(kind: str, namespace: str, pods: list[str]) -> dict:
     """What triage knows that a runbook for these pods may take as parameters."""
-    candidates = {"namespace": namespace, "pod": pods[0] if len(pods) == 1 else ""}
     if kind == "dns-pods":
-        candidates = {"dns_service": "kube-system/kube-dns"}
-    return candidates
+        return {"dns_service": "kube-system/kube-dns"}
+    if kind in ("kube-proxy-pods", "cni-pods"):
+        return {}  # every Service / the node network is affected, not the component's own namespace
+    return {"namespace": namespace, "pod": pods[0] if len(pods) == 1 else ""}
 
 
 def unhealthy_pods(pods: pd.DataFrame) -> pd.DataFrame:
