@@ -28,6 +28,9 @@ dig                 ``dig``                                        :mod:`.jc_wra
 sysctl              ``sysctl -a``                                  :mod:`.jc_wrappers`
 resolv-conf         ``cat /etc/resolv.conf``                       :mod:`.jc_wrappers`
 ss                  ``ss -tuan[p]``                                :mod:`.jc_wrappers`
+dns-probe           ``python -m k8srun.probes.dns`` (one query)    :mod:`.dns_query`
+dig-query           ``dig +tries=1 [+tcp] @S NAME A`` (one query,  :mod:`.dns_query`
+                    its failures too)
 ==================  =============================================  ==========================
 
 Not in ``PARSERS``: :mod:`.ip_route_get` (``ip -j route get DEST``). Its
@@ -45,7 +48,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from ..errors import ParseError
-from . import conntrack, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
+from . import conntrack, dns_query, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
 
 
 class Parser(NamedTuple):
@@ -71,6 +74,8 @@ PARSERS: dict[str, Parser] = {
     "sysctl": Parser(jc_wrappers.parse_sysctl, jc_wrappers.frame_sysctl),
     "resolv-conf": Parser(jc_wrappers.parse_resolv_conf, jc_wrappers.frame_resolv_conf),
     "ss": Parser(jc_wrappers.parse_ss, jc_wrappers.frame_ss),
+    "dns-probe": Parser(dns_query.parse_probe, dns_query.frame_probe),
+    "dig-query": Parser(dns_query.parse_dig_query, dns_query.frame_dig_query),
 }
 
 
