@@ -187,7 +187,7 @@ class Runbook:
 
 def absolute_path(value: str, base: Path) -> str:
     """A path-like parameter made absolute against ``base`` (specs such as ``live`` unchanged)."""
-    if not value or value in ("live", "none") or value.startswith("scenario:"):
+    if not value or value in ("live", "none", "lab") or value.startswith("scenario:"):
         return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (base / path).resolve())

@@ -80,7 +80,8 @@ def _print_status(*, as_json: bool) -> int:
         print(_left_aligned(checks[["result", "check", "evidence"]]))
     faults = ", ".join(status["faults"]) or "none"
     verdict = "all checks OK" if status["ok"] else "some checks FAIL"
-    print(f"\nfaults applied: {faults}; {verdict}")
+    print(f"\nAPI snapshot: {status['snapshot']} (-p source lab)")
+    print(f"faults applied: {faults}; {verdict}")
     return 0 if status["ok"] else 1
 
 

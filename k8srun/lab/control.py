@@ -4,6 +4,11 @@
 removes everything the lab made and is idempotent; ``break_fault(name)`` /
 ``fix_fault(name)`` return False when there was nothing to do.
 
+``up()`` also writes the lab as the API would describe it
+(:mod:`k8srun.lab.cluster`) to :func:`snapshot_dir` (``<state dir>/cluster``,
+what ``-p source lab`` opens); every ``break``/``fix`` rewrites it from the
+applied faults.
+
 Tests that need a real lab use :func:`lab_session`, which serialises lab
 users on the machine (pytest-xdist workers included)::
 
@@ -14,9 +19,11 @@ users on the machine (pytest-xdist workers included)::
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+from pathlib import Path
 from typing import Iterator
 
-from . import certs, services, topology
+from . import certs, cluster, services, topology
 from .faults import FAULTS, FaultContext, conflicting
 from .state import LabState, load_state, prepare_state_dir, remove_state_dir, save_state, state_dir
 from .system import (REQUIRED_TOOLS, LabError, kill_pid, machine_lock, netns_names, netns_pids,
@@ -27,6 +34,17 @@ from .topology import LAB, Lab
 def is_up(lab: Lab = LAB) -> bool:
     """Whether the lab is up: its state file and every namespace exist."""
     return load_state() is not None and set(lab.namespaces) <= netns_names()
+
+
+def snapshot_dir() -> Path:
+    """The lab's API snapshot (a bundle folder): ``<state dir>/cluster``."""
+    return cluster.snapshot_path(state_dir())
+
+
+def write_snapshot(state: LabState, lab: Lab = LAB) -> Path:
+    """(Re)write the API snapshot from the applied faults; returns its folder."""
+    up_at = dt.datetime.fromisoformat(state.up_at.replace("Z", "+00:00")) if state.up_at else None
+    return cluster.write_snapshot(snapshot_dir(), lab, state.faults, created_at=up_at)
 
 
 def up(lab: Lab = LAB) -> bool:
@@ -40,13 +58,15 @@ def up(lab: Lab = LAB) -> bool:
     if state is not None or present:
         raise LabError(f"a partial lab exists ({', '.join(present) or directory}): run `k8srun lab down` first")
     prepare_state_dir(directory)
-    state = LabState(created_etc_netns=not topology.ETC_NETNS.exists())
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    state = LabState(created_etc_netns=not topology.ETC_NETNS.exists(), up_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     save_state(state, directory)
     try:
         topology.create_namespaces(lab)
         topology.create_links(lab)
         for node in lab.nodes:
-            topology.load_kube_proxy_rules(node, topology.kube_proxy_rules(lab))
+            topology.load_kube_proxy_rules(node, topology.kube_proxy_rules(lab), topology.kube_proxy_filter_rules(lab))
+            topology.ensure_filter_jumps(node)
         for pod in lab.web_pods:
             topology.write_resolv_conf(pod, topology.resolv_conf(lab))
         certs.create_ca(directory)
@@ -54,6 +74,7 @@ def up(lab: Lab = LAB) -> bool:
         for name in services.SERVICE_NAMES:
             state.processes[name] = services.start_server(name, directory, lab)
             save_state(state, directory)
+        write_snapshot(state, lab)
     except BaseException:
         down(lab)
         raise
@@ -129,6 +150,7 @@ def break_fault(name: str, lab: Lab = LAB) -> bool:
         raise
     finally:
         save_state(state)
+        write_snapshot(state, lab)
     return True
 
 
@@ -146,6 +168,7 @@ def fix_fault(name: str, lab: Lab = LAB) -> bool:
         raise
     finally:
         save_state(state)
+        write_snapshot(state, lab)
     return True
 
 

@@ -10,7 +10,8 @@ name                    finding   where         what is broken
 ``no-route``            NET-005   k8l-node-a    route to node-b's pod CIDR deleted
 ``firewall-reject``     FW-001    k8l-node-a    filter FORWARD: REJECT tcp dport 8080
 ``firewall-drop``       FW-001    k8l-node-a    filter FORWARD: DROP tcp dport 8080
-``dns-down``            DNS-005   k8l-dns       dnsmasq stopped
+``dns-down``            DNS-005   k8l-dns       dnsmasq stopped; kube-dns not ready, so each
+                                                node's kube-proxy REJECTs its ClusterIP
 ``dns-search``          DNS-002   k8l-pod-a     resolv.conf search path of another namespace
 ``dns-nameserver``      DNS-001   k8l-pod-a     resolv.conf nameserver = pod-b (no DNS there)
 ``svc-no-dnat``         SVC-003   k8l-node-a    KUBE-SERVICES rule of default/web:http removed
@@ -23,8 +24,9 @@ name                    finding   where         what is broken
 ======================  ========  ============  ==============================================
 
 Faults that rewrite the same artefact are rendered from the set of applied
-faults (resolv.conf, node-a's kube-proxy nat table), so they combine; the
-TLS faults each replace the one server certificate, so only one at a time.
+faults (resolv.conf, the nodes' kube-proxy rules, the API snapshot of
+:mod:`k8srun.lab.cluster`), so they combine; the TLS faults each replace the
+one server certificate, so only one at a time.
 """
 
 from __future__ import annotations
@@ -136,12 +138,14 @@ def _stop_dns(ctx: FaultContext) -> None:
     process = ctx.state.processes.get("dns")
     if process is not None:
         services.stop_server(process)
+    render_kube_proxy(ctx)  # kube-dns has no ready endpoint now: kube-proxy REJECTs its ClusterIP
 
 
 def _start_dns(ctx: FaultContext) -> None:
     process = ctx.state.processes.get("dns")
     if process is None or not services.server_running(process):
         ctx.state.processes["dns"] = services.start_server("dns", ctx.state_dir, ctx.lab)
+    render_kube_proxy(ctx)
 
 
 def render_resolv_conf(ctx: FaultContext) -> None:
@@ -152,13 +156,32 @@ def render_resolv_conf(ctx: FaultContext) -> None:
     topology.write_resolv_conf(lab.pod_a, topology.resolv_conf(lab, nameserver=nameserver, search=search))
 
 
+def no_ready_endpoints(lab: Lab, faults: list[str] | tuple[str, ...]) -> tuple[topology.Service, ...]:
+    """Service ports whose every endpoint is not ready under ``faults`` (``dns-down``: kube-dns)."""
+    if "dns-down" in faults:
+        return tuple(s for s in lab.services if s.name == lab.kube_dns.name and s.namespace == lab.kube_dns.namespace)
+    return ()
+
+
+def kube_proxy_tables(lab: Lab, faults: list[str] | tuple[str, ...], node: topology.Node) -> tuple[str, str]:
+    """(nat, filter) iptables-restore input for ``node``'s kube-proxy under ``faults``.
+
+    Every node's kube-proxy sees the same Endpoints (a service port with no
+    ready endpoint gets REJECT rules on both nodes); the service faults live
+    in node-a's rules only.
+    """
+    no_endpoints = no_ready_endpoints(lab, faults)
+    on_a = node == lab.node_a
+    without = lab.web_http if on_a and "svc-no-dnat" in faults else None
+    stale = (lab.web_http, lab.pod_b.ip, lab.dead_pod_ip) if on_a and "svc-stale-endpoint" in faults else None
+    return (topology.kube_proxy_rules(lab, without_service=without, stale_endpoint=stale, no_endpoints=no_endpoints),
+            topology.kube_proxy_filter_rules(lab, no_endpoints=no_endpoints))
+
+
 def render_kube_proxy(ctx: FaultContext) -> None:
-    """Load node-a's nat table from the applied service faults."""
-    lab = ctx.lab
-    without = lab.web_http if "svc-no-dnat" in ctx.state.faults else None
-    stale = (lab.web_http, lab.pod_b.ip, lab.dead_pod_ip) if "svc-stale-endpoint" in ctx.state.faults else None
-    topology.load_kube_proxy_rules(lab.node_a, topology.kube_proxy_rules(lab, without_service=without,
-                                                                         stale_endpoint=stale))
+    """Load each node's kube-proxy rules (nat table, filter chains) from the applied faults."""
+    for node in ctx.lab.nodes:
+        topology.load_kube_proxy_rules(node, *kube_proxy_tables(ctx.lab, ctx.state.faults, node))
 
 
 def _server_cert(variant: str) -> Callable[[FaultContext], None]:
@@ -196,7 +219,8 @@ def _faults() -> dict[str, Fault]:
               f"iptables filter FORWARD on node-a DROPs tcp dport {lab.http_port}",
               f"curl http://{web.cluster_ip}/ from pod-a times out",
               _insert_rule("firewall-drop"), _delete_rule("firewall-drop")),
-        Fault("dns-down", "DNS-005", lab.dns_pod.netns, "the DNS server (dnsmasq) is stopped",
+        Fault("dns-down", "DNS-005", lab.dns_pod.netns,
+              "the DNS server (dnsmasq) is stopped: CoreDNS is not ready, kube-proxy REJECTs the kube-dns ClusterIP",
               f"dig @{lab.kube_dns.cluster_ip} {lab.web_fqdn}: no servers could be reached",
               _stop_dns, _start_dns),
         Fault("dns-search", "DNS-002", lab.pod_a.netns,

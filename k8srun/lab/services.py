@@ -6,7 +6,8 @@ name        namespace    command                                            list
 ``web-a``   k8l-pod-a    ``python3 -m http.server 8080`` (serves its name)  tcp 8080
 ``web-b``   k8l-pod-b    same, in the other pod                             tcp 8080
 ``dns``     k8l-dns      ``dnsmasq --no-resolv`` (no upstream), answers     udp+tcp 53
-                         ``web.default.svc.cluster.local`` -> ClusterIP
+                         ``web``, ``kube-dns`` and ``kubernetes``
+                         ``.<ns>.svc.cluster.local`` -> their ClusterIPs
 ``tls``     k8l-pod-b    ``openssl s_server -www`` with ``server.pem``      tcp 8443
 ==========  ===========  =================================================  ==========
 
@@ -44,13 +45,14 @@ def _command(name: str, state_dir: Path, lab: Lab) -> tuple[str, list[str], str,
         return pod.netns, [sys.executable, "-m", "http.server", str(lab.http_port), "--bind", "0.0.0.0",
                            "--directory", str(docroot)], "tcp", lab.http_port
     if name == "dns":
-        kube_dns = lab.kube_dns
+        kube_dns, api = lab.kube_dns, lab.service("kubernetes", "https")
         return lab.dns_pod.netns, [
             "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
             "--pid-file", "--bind-interfaces", f"--listen-address={lab.dns_pod.ip}", "--port=53",
             f"--local=/{lab.cluster_domain}/",
             f"--host-record={lab.web_fqdn},{lab.web_http.cluster_ip}",
             f"--host-record={kube_dns.name}.{kube_dns.namespace}.svc.{lab.cluster_domain},{kube_dns.cluster_ip}",
+            f"--host-record={api.name}.{api.namespace}.svc.{lab.cluster_domain},{api.cluster_ip}",
             "--log-queries", "--log-facility=-",
         ], "udp", 53
     if name == "tls":

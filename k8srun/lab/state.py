@@ -9,10 +9,12 @@
         ...
       },
       "faults": ["mtu", ...],        # faults currently applied, in order
-      "created_etc_netns": true      # whether `lab up` created /etc/netns itself
+      "created_etc_netns": true,     # whether `lab up` created /etc/netns itself
+      "up_at": "2026-11-29T20:00:00Z"  # when `lab up` ran (the API snapshot's creation times)
     }
 
-The directory also holds the certificates (see :mod:`k8srun.lab.certs`),
+The directory also holds the API snapshot (``cluster``, see
+:mod:`k8srun.lab.cluster`), the certificates (see :mod:`k8srun.lab.certs`),
 the HTTP document roots and the server logs. ``lab down`` removes it only
 when it holds a ``state.json`` (so a mistyped ``K8SRUN_LAB_DIR`` is never
 wiped).
@@ -51,6 +53,7 @@ class LabState:
     processes: dict[str, LabProcess] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     created_etc_netns: bool = False
+    up_at: str = ""
 
 
 def state_dir() -> Path:
@@ -68,7 +71,8 @@ def load_state(directory: Path | None = None) -> LabState | None:
     except (OSError, ValueError) as exc:
         raise LabError(f"{path} is unreadable ({exc}): run `k8srun lab down` to clean up") from None
     return LabState(processes={name: LabProcess(**proc) for name, proc in raw.get("processes", {}).items()},
-                    faults=list(raw.get("faults", [])), created_etc_netns=bool(raw.get("created_etc_netns")))
+                    faults=list(raw.get("faults", [])), created_etc_netns=bool(raw.get("created_etc_netns")),
+                    up_at=str(raw.get("up_at") or ""))
 
 
 def save_state(state: LabState, directory: Path | None = None) -> None:

@@ -5,6 +5,7 @@
     {
       "ok": true,                       # every check passed
       "faults": ["mtu", ...],           # faults applied
+      "snapshot": "/run/k8srun-lab/cluster",  # the API snapshot (`-p source lab`)
       "topology": [                     # one row per interface, lo left out
         {"netns": "k8l-node-a", "interface": "k8l-na-eth0", "kind": "veth",
          "addresses": "192.168.10.2/24", "mtu": 1500, "state": "UP", "master": ""}, ...],
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import certs, services
+from .cluster import snapshot_path
 from .state import LabState, load_state, state_dir
 from .system import in_netns, netns_names, run
 from .topology import LAB, Lab
@@ -190,5 +192,6 @@ def lab_status(lab: Lab = LAB) -> dict:
     state = load_state()
     checks = run_checks(lab)
     return {"ok": all(check.ok for check in checks), "faults": list(state.faults) if state else [],
-            "topology": topology_rows(lab), "processes": process_rows(state),
+            "snapshot": str(snapshot_path(state_dir())), "topology": topology_rows(lab),
+            "processes": process_rows(state),
             "checks": [asdict(check) for check in checks]}

@@ -12,7 +12,9 @@ traffic between nodes is carried flannel-style over a VXLAN device (MTU
 1450, DF set on the outer header so a smaller hop becomes a real MTU black
 hole), with static neighbour/FDB entries and a route per peer pod CIDR.
 Each node has a kube-proxy iptables nat table (see :func:`kube_proxy_rules`)
-for the Services in ``LAB.services``; pods use ``/etc/netns/<pod>/resolv.conf``.
+and kube-proxy's filter chains (:func:`kube_proxy_filter_rules`) for the
+Services in ``LAB.services``; pods use ``/etc/netns/<pod>/resolv.conf``.
+What the API would say about the same lab is :mod:`k8srun.lab.cluster`.
 
 Other code (runbook tests) should take names and addresses from ``LAB``::
 
@@ -198,6 +200,8 @@ def _lab() -> Lab:
         Service("default", "web", "https", "tcp", "10.96.0.50", 443, 8443, (pod_b.ip,)),
         Service("kube-system", "kube-dns", "dns", "udp", "10.96.0.10", 53, 53, (dns_pod.ip,)),
         Service("kube-system", "kube-dns", "dns-tcp", "tcp", "10.96.0.10", 53, 53, (dns_pod.ip,)),
+        # the API server on node-a, as kubeadm sets it up (the lab runs no server there)
+        Service("default", "kubernetes", "https", "tcp", "10.96.0.1", 443, 6443, (node_a.ip,)),
     )
     return Lab(router="k8l-router", nodes=(node_a, node_b), pods=(pod_a, pod_b, dns_pod),
                services=services, cluster_domain="cluster.local", cluster_cidr="10.244.0.0/16",
@@ -311,13 +315,16 @@ def sep_chain(service: Service, endpoint: str) -> str:
 
 
 def kube_proxy_rules(lab: Lab = LAB, *, without_service: Service | None = None,
-                     stale_endpoint: tuple[Service, str, str] | None = None) -> str:
+                     stale_endpoint: tuple[Service, str, str] | None = None,
+                     no_endpoints: tuple[Service, ...] = ()) -> str:
     """The nat table kube-proxy (iptables mode) writes for ``lab.services``, as iptables-restore input.
 
     ``without_service`` leaves that service port's KUBE-SERVICES rule out (fault
     ``svc-no-dnat``); ``stale_endpoint`` = (service port, live IP, dead IP) makes
     that service's KUBE-SEP chain DNAT to the dead IP instead (fault
-    ``svc-stale-endpoint``).
+    ``svc-stale-endpoint``). Service ports in ``no_endpoints`` have no ready
+    endpoint (fault ``dns-down``): kube-proxy writes no nat chains for them,
+    only the filter table's REJECT (:func:`kube_proxy_filter_rules`).
     """
     chains = ["KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-SERVICES"]
     rules = [
@@ -331,6 +338,8 @@ def kube_proxy_rules(lab: Lab = LAB, *, without_service: Service | None = None,
         "-j MASQUERADE --random-fully",
     ]
     for service in lab.services:
+        if service in no_endpoints:
+            continue
         spn, proto = service.service_port_name, service.protocol
         svc = svc_chain(service)
         chains.append(svc)
@@ -358,9 +367,72 @@ def kube_proxy_rules(lab: Lab = LAB, *, without_service: Service | None = None,
     return "\n".join([*header, *(f":{chain} - [0:0]" for chain in chains), *rules, "COMMIT", ""])
 
 
-def load_kube_proxy_rules(node: Node, rules: str) -> None:
-    """Replace the nat table of ``node`` with ``rules`` (iptables-restore input)."""
+#: kube-proxy's jumps from the built-in filter chains (proxier.go ``iptablesJumpChains``, in its order):
+#: (chain, extra match, comment, target); kube-proxy *prepends* each one that is missing
+FILTER_JUMPS = (
+    ("INPUT", "-m conntrack --ctstate NEW", "kubernetes externally-visible service portals", "KUBE-EXTERNAL-SERVICES"),
+    ("FORWARD", "-m conntrack --ctstate NEW", "kubernetes externally-visible service portals",
+     "KUBE-EXTERNAL-SERVICES"),
+    ("INPUT", "", "kubernetes health check service ports", "KUBE-NODEPORTS"),
+    ("FORWARD", "-m conntrack --ctstate NEW", "kubernetes service portals", "KUBE-SERVICES"),
+    ("OUTPUT", "-m conntrack --ctstate NEW", "kubernetes service portals", "KUBE-SERVICES"),
+    ("FORWARD", "", "kubernetes forwarding rules", "KUBE-FORWARD"),
+    ("INPUT", "-m conntrack --ctstate NEW", "kubernetes load balancer firewall", "KUBE-PROXY-FIREWALL"),
+    ("OUTPUT", "-m conntrack --ctstate NEW", "kubernetes load balancer firewall", "KUBE-PROXY-FIREWALL"),
+    ("FORWARD", "-m conntrack --ctstate NEW", "kubernetes load balancer firewall", "KUBE-PROXY-FIREWALL"),
+)
+FILTER_CHAINS = ("KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL", "KUBE-SERVICES")
+
+
+def no_endpoints_comment(service: Service) -> str:
+    """The comment of kube-proxy's REJECT rule for a service port without endpoints."""
+    return f"{service.service_port_name} has no endpoints"
+
+
+def kube_proxy_filter_rules(lab: Lab = LAB, *, no_endpoints: tuple[Service, ...] = ()) -> str:
+    """kube-proxy's own filter chains, as ``iptables-restore --noflush`` input.
+
+    Declaring a chain under ``--noflush`` flushes just that chain, so other
+    rules of the filter table (the firewall faults) stay, as they do beside
+    a real kube-proxy. A service port in ``no_endpoints`` gets the rule
+    kube-proxy writes for a service without endpoints (proxier.go,
+    ``internalTrafficFilterTarget``), e.g.::
+
+        -A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns has no endpoints"
+           -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable
+
+    KUBE-FORWARD carries the two ACCEPT rules; its ``--ctstate INVALID`` DROP
+    (written unless conntrack is TCP-liberal) is left out, so the lab's other
+    faults see the same forwarding as before. The built-in chains' jumps are
+    :data:`FILTER_JUMPS` (see :func:`ensure_filter_jumps`).
+    """
+    rules = [
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" '
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    ]
+    for service in lab.services:
+        if service in no_endpoints:
+            proto = service.protocol
+            rules.append(f'-A KUBE-SERVICES -d {service.cluster_ip}/32 -p {proto} -m comment --comment '
+                         f'"{no_endpoints_comment(service)}" -m {proto} --dport {service.port} '
+                         "-j REJECT --reject-with icmp-port-unreachable")
+    return "\n".join(["*filter", *(f":{chain} - [0:0]" for chain in FILTER_CHAINS), *rules, "COMMIT", ""])
+
+
+def ensure_filter_jumps(node: Node) -> None:
+    """Prepend each of kube-proxy's filter jumps (:data:`FILTER_JUMPS`) that ``node`` lacks, as kube-proxy does."""
+    for chain, extra, comment, target in FILTER_JUMPS:
+        spec = [*extra.split(), "-m", "comment", "--comment", comment, "-j", target]
+        if run(in_netns(node.netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode != 0:
+            run(in_netns(node.netns, ["iptables", "-w", "2", "-I", chain, *spec]))
+
+
+def load_kube_proxy_rules(node: Node, rules: str, filter_rules: str | None = None) -> None:
+    """Replace the nat table of ``node`` with ``rules``; with ``filter_rules``, reload kube-proxy's filter chains."""
     run(in_netns(node.netns, ["iptables-restore", "-w", "2"]), input=rules)
+    if filter_rules is not None:
+        run(in_netns(node.netns, ["iptables-restore", "-w", "2", "--noflush"]), input=filter_rules)
 
 
 def resolv_conf(lab: Lab = LAB, *, nameserver: str | None = None, search: tuple[str, ...] | None = None) -> str:

@@ -8,6 +8,11 @@
 ``PATH``            a snapshot bundle: a ``kubectl cluster-info dump
                     --output-directory`` tree (JSON or YAML), or a ``.tar.gz``
 ``live``            the cluster of a kubeconfig/context, or in-cluster config
+``lab``             the fault lab's API snapshot (``k8srun lab up`` writes it,
+                    ``break``/``fix`` keep it true; :mod:`k8srun.lab.cluster`):
+                    a bundle whose node commands run *live* on the target
+                    (``-p target netns:k8l-node-a``), not replayed; a folder
+                    really named ``lab`` is ``./lab``
 ``none``            no cluster at all: cluster sections are skipped
 ==================  ==========================================================
 
@@ -38,7 +43,7 @@ LOG_LIMIT_BYTES = 8 * 2**20
 class Source(abc.ABC):
     """Read-only access to cluster state. Implementations never write."""
 
-    #: "scenario", "snapshot", "live" or "none"
+    #: "scenario", "snapshot", "lab" (a snapshot of the live fault lab), "live" or "none"
     kind: str = ""
 
     #: human description for report headers, e.g. "scenario:pod-pending"
@@ -134,13 +139,34 @@ def scenario_names() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
+LAB_DESCRIPTION = "lab (fault lab snapshot)"
+
+
+def lab_snapshot_dir() -> Path:
+    """The fault lab's API snapshot folder; ParameterError (one line) when no lab is up."""
+    from ..lab.cluster import snapshot_path
+    from ..lab.state import STATE_FILE, state_dir
+
+    directory = state_dir()
+    try:
+        up = (directory / STATE_FILE).is_file() and snapshot_path(directory).is_dir()
+    except OSError:  # e.g. the root-only state dir read by another user
+        up = False
+    if not up:
+        raise ParameterError("source", "lab", "the fault lab is not up: run `k8srun lab up` first "
+                             "(or use scenario:NAME)")
+    return snapshot_path(directory)
+
+
 def resolve_source_spec(spec: object) -> tuple[str, str | Path]:
     """Validate a ``source`` value: ("none"|"live", "") or ("scenario"|"snapshot", path)."""
     if not isinstance(spec, str) or not spec.strip():
-        raise ParameterError("source", spec, "must be scenario:NAME, a bundle path, 'live' or 'none'")
+        raise ParameterError("source", spec, "must be scenario:NAME, a bundle path, 'lab', 'live' or 'none'")
     spec = spec.strip()
     if spec in ("none", "live"):
         return spec, ""
+    if spec == "lab":
+        return "snapshot", lab_snapshot_dir()
     match = _SCENARIO_RE.match(spec)
     if match:
         path = scenarios_dir() / match.group(1)
@@ -153,7 +179,7 @@ def resolve_source_spec(spec: object) -> tuple[str, str | Path]:
     path = Path(spec).expanduser()
     if not path.exists():
         raise ParameterError("source", spec, "no such snapshot bundle (directory or .tar.gz); "
-                             "use scenario:NAME, 'live' or 'none'")
+                             "use scenario:NAME, 'lab', 'live' or 'none'")
     return "snapshot", path
 
 
@@ -171,6 +197,8 @@ def open_source(spec: str, *, kubeconfig: str | None = None, context: str | None
 
     if kind == "scenario":
         return SnapshotSource(path, kind="scenario", description=spec.strip())
+    if spec.strip() == "lab":  # the cluster from the snapshot, node commands live (not replayed)
+        return SnapshotSource(path, kind="lab", description=LAB_DESCRIPTION)
     return SnapshotSource(path)
 
 
@@ -191,7 +219,7 @@ def check_source(spec: str, *, kubeconfig: str | None = None, context: str | Non
     with open_source(spec, kubeconfig=kubeconfig, context=context, timeout_s=timeout_s) as source:
         if source.kind == "live":
             source.version()
-        elif source.kind in ("snapshot", "scenario"):
+        elif source.kind in ("snapshot", "scenario", "lab"):
             _check_in_bundle(source, namespace, pod, container)
 
 
