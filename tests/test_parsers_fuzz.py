@@ -82,3 +82,21 @@ def test_kube_proxy_services_on_mutated_dumps(data):
     assert list(services.columns) == iptables_save.SERVICE_COLUMNS
     if rows is not None:
         assert iptables_save.kube_proxy_services(rows).equals(services)
+
+
+@FUZZ
+@given(data=st.data())
+def test_kube_proxy_view_on_mutated_dumps(data):
+    """The kube-proxy view (orphaned service chains included) and the proxy mode: rows or ParseError."""
+    from k8srun.parsers import kube_proxy
+
+    text = data.draw(mutated_fixture("iptables-save"))
+    assert kube_proxy.proxy_mode(text) in kube_proxy.MODES
+    try:
+        view = kube_proxy.view(text)
+    except ParseError:
+        return
+    assert list(view.columns) == kube_proxy.VIEW_COLUMNS
+    assert view["service_rule"].dtype == bool
+    portals = set(iptables_save.kube_proxy_services(text)["svc_chain"].dropna())
+    assert not set(view.loc[~view["service_rule"], "svc_chain"]) & portals
