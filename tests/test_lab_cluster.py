@@ -235,3 +235,61 @@ def test_live_lab_writes_and_rewrites_its_snapshot(fault_lab):
     with open_source("lab") as source:
         assert frames.endpoints_frame(source.list("endpoints", "kube-system")).ready.all()
     assert "REJECT" not in node_a.run("iptables-save-filter", ["iptables-save", "-t", "filter"]).stdout
+
+
+# --- scenarios recorded with "cluster": "lab" ------------------------------
+
+LAB_RECIPE = '''"""lab-mtu: a test recipe whose cluster part is the lab."""
+from scenariokit.lab import lab_cluster
+
+SCENARIO = {"description": "test", "runbook": "mtu", "namespace": "default",
+            "expected_codes": ["MTU-001"], "absent_codes": []}
+RECORD = {"runbook": "mtu", "faults": [%s], "cluster": "lab",
+          "parameters": {"target": "netns:k8l-node-a", "dest": "192.168.20.2"}}
+
+
+def build():
+    return lab_cluster([%s])
+'''
+
+
+@pytest.fixture
+def recipes(tmp_path, monkeypatch):
+    """tools/record_scenarios.py as a module, its recipes read from a temp folder."""
+    tools = Path(__file__).resolve().parents[1] / "tools"
+    monkeypatch.syspath_prepend(str(tools))
+    import record_scenarios
+    from scenariokit import recipes as kit
+
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    monkeypatch.setattr(kit, "RECIPES_DIR", folder)
+    return folder, record_scenarios
+
+
+def test_a_recipe_with_cluster_lab_builds_the_lab_and_records_with_source_lab(recipes, tmp_path):
+    folder, tool = recipes
+    (folder / "lab-mtu.py").write_text(LAB_RECIPE % ('"mtu", "dns-down"', '"mtu", "dns-down"'))
+    spec = tool.record_spec("lab-mtu")
+    assert tool.recording_source(spec) == "lab"
+    assert tool.recording_source({**spec, "cluster": None}) == "none"
+    root = tool.build_scenario("lab-mtu", tmp_path / "out")
+    with SnapshotSource(root, kind="scenario") as source:
+        assert source.meta()["lab"]["faults"] == ["mtu", "dns-down"]
+        assert source.default_namespace() == "default"
+        ours = cluster.cluster_objects(LAB, ["mtu", "dns-down"])
+        assert sorted(o["metadata"]["name"] for o in source.list("pods")) == sorted(
+            o["metadata"]["name"] for o in ours["pods"])
+        assert not frames.endpoints_frame(source.list("endpoints", "kube-system")).ready.any()
+    assert tool.build_scenario("lab-mtu", tmp_path / "again").joinpath("k8srun.json").read_bytes() == \
+        root.joinpath("k8srun.json").read_bytes()  # deterministic
+
+
+def test_a_lab_cluster_must_carry_the_recorded_faults(recipes, tmp_path):
+    folder, tool = recipes
+    (folder / "lab-mtu.py").write_text(LAB_RECIPE % ('"mtu"', '"dns-down"'))
+    with pytest.raises(ValueError, match='"cluster": "lab" with the same faults'):
+        tool.build_scenario("lab-mtu", tmp_path / "out")
+    (folder / "lab-mtu.py").write_text((LAB_RECIPE % ('"mtu"', '"mtu"')).replace('"cluster": "lab"', '"cluster": "x"'))
+    with pytest.raises(ValueError, match='"cluster" can only be "lab"'):
+        tool.record_spec("lab-mtu")

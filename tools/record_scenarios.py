@@ -22,6 +22,23 @@ For each scenario (default: every recipe in ``tools/scenarios/``):
    scenario's ``k8srun.json`` with the faults, the lab and the time it was
    recorded.
 
+   A runbook that joins the cluster's view with the node's adds
+   ``"cluster": "lab"``::
+
+       RECORD = {"runbook": "dns", "faults": ["dns-down"], "cluster": "lab",
+                 "parameters": {"target": "netns:k8l-pod-a"}}
+
+       def build():
+           return lab_cluster(RECORD["faults"])      # from scenariokit.lab
+
+   — the recording then runs with ``-p source lab`` (the lab's API snapshot,
+   which ``lab up``/``break`` keep true; node commands still run live on the
+   target) instead of ``-p source none``, so the cluster sections are joined
+   while recording, and the scenario's cluster part is the same lab objects
+   (``k8srun.lab.cluster``, deterministic, no root), so replaying joins them
+   again. ``build()`` must return ``lab_cluster`` of exactly the RECORD's
+   faults (checked); without ``"cluster"`` the cluster part is the recipe's own.
+
 Replaying the scenario (``k8srun run RUNBOOK`` with no parameters) then asks
 the same commands and gets the recorded answers. ``tools/build_scenarios.py``
 (no root needed) rebuilds only cluster parts and keeps what was recorded.
@@ -44,6 +61,7 @@ from scenariokit.bundle import go_json  # noqa: E402
 from scenariokit.recipes import load_recipe  # noqa: E402
 
 _RECORD_KEYS = {"runbook", "faults", "parameters"}
+_OPTIONAL_KEYS = {"cluster"}
 
 
 def record_spec(name: str) -> dict | None:
@@ -51,9 +69,17 @@ def record_spec(name: str) -> dict | None:
     record = getattr(load_recipe(name), "RECORD", None)
     if record is None:
         return None
-    if not isinstance(record, dict) or set(record) != _RECORD_KEYS:
-        raise ValueError(f"tools/scenarios/{name}.py: RECORD needs exactly the keys {sorted(_RECORD_KEYS)}")
+    if not isinstance(record, dict) or not _RECORD_KEYS <= set(record) <= _RECORD_KEYS | _OPTIONAL_KEYS:
+        raise ValueError(f"tools/scenarios/{name}.py: RECORD needs the keys {sorted(_RECORD_KEYS)} "
+                         f"(and may have {sorted(_OPTIONAL_KEYS)})")
+    if record.get("cluster", "lab") != "lab":
+        raise ValueError(f'tools/scenarios/{name}.py: RECORD "cluster" can only be "lab"')
     return record
+
+
+def recording_source(spec: dict) -> str:
+    """The ``source`` the recording runs with: ``lab`` for ``"cluster": "lab"``, else ``none``."""
+    return "lab" if spec.get("cluster") == "lab" else "none"
 
 
 def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
@@ -70,8 +96,8 @@ def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
         with control.lab_session():
             for fault in spec["faults"]:
                 control.break_fault(fault)
-            result = run_runbook(spec["runbook"], {"source": "none", **spec["parameters"]}, report,
-                                 progress=progress)
+            result = run_runbook(spec["runbook"], {"source": recording_source(spec), **spec["parameters"]},
+                                 report, progress=progress)
         if result.error:
             raise RuntimeError(f"{name}: the runbook stopped early while recording: {result.error}")
         recorded = json.loads((report / "k8srun.json").read_text(encoding="utf-8"))["recorded"]
@@ -80,6 +106,7 @@ def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
     info_path = root / "k8srun.json"
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["recorded"] = {**recorded, "faults": list(spec["faults"]), "from": "k8srun fault lab",
+                        **({"cluster": "lab"} if spec.get("cluster") == "lab" else {}),
                         "recorded_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
                         "findings": sorted({f.code for f in result.findings})}
     info_path.write_text(go_json(info), encoding="utf-8")  # formatted as the builder writes it

@@ -646,10 +646,12 @@ def snapshot_files(lab: Lab = LAB, faults: Iterable[str] = (), *, created_at: dt
     files: dict[str, str] = {}
 
     def dump(rel: str, stem: str, items: list[dict]) -> None:
+        # cluster-info dump writes typed lists: the items carry no kind/apiVersion
         api_version, kind = _KINDS[stem]
+        typed = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in items]
         files[rel] = dumps({"kind": f"{kind}List", "apiVersion": api_version,
                             "metadata": {"resourceVersion": str(5000 + len(files))},
-                            "items": sorted(items, key=lambda o: o["metadata"]["name"])})
+                            "items": sorted(typed, key=lambda o: o["metadata"]["name"])})
 
     for stem in CLUSTER_FILES:
         dump(f"{stem}.json", stem, objects.get(stem, []))

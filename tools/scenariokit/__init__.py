@@ -13,6 +13,9 @@ Import it with ``tools/`` on ``sys.path``. Modules, by concern:
 - :mod:`scenariokit.base`: the one base cluster every scenario starts from;
 - :mod:`scenariokit.apps`: sample applications several scenarios share,
   each with its failure;
+- :mod:`scenariokit.lab`: :func:`~scenariokit.lab.lab_cluster`, the fault
+  lab itself as a scenario's cluster (``k8srun.lab.cluster``), for
+  scenarios recorded with ``"cluster": "lab"``;
 - :mod:`scenariokit.bundle`: rendering a cluster as a bundle, writing it
   without touching the recorded ``hosts/`` part;
 - :mod:`scenariokit.recipes`: finding and running the recipes in

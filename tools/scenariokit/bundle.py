@@ -89,7 +89,12 @@ def go_json(obj: object) -> str:
 # ---------------------------------------------------------------- rendering
 
 def render(cluster: Cluster) -> dict[str, str]:
-    """The cluster part of ``cluster``'s bundle: {relative path: text} (see the module doc)."""
+    """The cluster part of ``cluster``'s bundle: {relative path: text} (see the module doc).
+
+    A :class:`~scenariokit.lab.LabCluster` (the fault lab as a cluster) renders itself.
+    """
+    if hasattr(cluster, "render_files"):
+        return cluster.render_files()
     if HOSTS_DIR in cluster.namespaces:
         raise ValueError(f"namespace {HOSTS_DIR!r} would collide with the recorded {HOSTS_DIR}/ folder")
     cluster.finish()

@@ -13,7 +13,9 @@ A recipe ``tools/scenarios/<scenario-name>.py`` defines::
 - :func:`recipe_names` -> the scenario names (recipe file stems, sorted;
   files starting with ``_`` are not recipes);
 - :func:`build_cluster` (name) -> the recipe's :class:`~scenariokit.cluster.Cluster`
-  with its ``scenario`` contract set;
+  with its ``scenario`` contract set (or a :class:`~scenariokit.lab.LabCluster`
+  from :func:`scenariokit.lab.lab_cluster`: the recipe's ``RECORD`` must then
+  say ``"cluster": "lab"`` and its faults be the cluster's);
 - :func:`build_scenario` (name, out_dir) -> ``out_dir/<name>``, written with
   :func:`scenariokit.bundle.write` (the recorded ``hosts/`` part and
   ``recorded`` key survive);
@@ -29,6 +31,7 @@ from types import ModuleType
 
 from . import bundle
 from .cluster import Cluster
+from .lab import LabCluster
 
 TOOLS = Path(__file__).resolve().parent.parent
 RECIPES_DIR = TOOLS / "scenarios"
@@ -64,6 +67,15 @@ def build_cluster(name: str) -> Cluster:
     """Run the recipe of ``name``: its cluster, with ``scenario`` set from SCENARIO."""
     recipe = load_recipe(name)
     cluster = recipe.build()
+    if isinstance(cluster, LabCluster):
+        record = getattr(recipe, "RECORD", None) or {}
+        if record.get("cluster") != "lab" or tuple(record.get("faults", ())) != cluster.faults:
+            raise ValueError(f"recipe {name}.py builds the lab as its cluster: its RECORD must say "
+                             f'"cluster": "lab" with the same faults ({", ".join(cluster.faults) or "none"})')
+        cluster.name = cluster.name or name
+    elif (getattr(recipe, "RECORD", None) or {}).get("cluster") == "lab":
+        raise ValueError(f'recipe {name}.py records with "cluster": "lab": build() must return '
+                         "scenariokit.lab.lab_cluster(RECORD[\"faults\"])")
     if cluster.name != name:
         raise ValueError(f"recipe {name}.py built a cluster named {cluster.name!r}: pass {name!r} to base_cluster")
     cluster.scenario = {key: recipe.SCENARIO[key] for key in SCENARIO_KEYS}
