@@ -9,10 +9,12 @@ Prints one JSON object (:data:`FIELDS`) and exits 0 whenever the query was
 tried; exit 2 for bad arguments. The query is built and read with dnspython,
 but sent on our own socket so the kernel's answer is kept:
 
-- UDP on a *connected* socket: an ICMP port unreachable (nothing listens,
-  or a REJECT rule like kube-proxy's for a Service without endpoints) comes
-  back as ECONNREFUSED on ``recv`` — ``refused`` — instead of the silence an
-  unconnected socket (``dns.query.udp``) would turn it into;
+- UDP on a *connected* socket with ``IP_RECVERR``: an ICMP port unreachable
+  (nothing listens, or a REJECT rule like kube-proxy's for a Service without
+  endpoints) comes back as ECONNREFUSED on ``recv`` — ``refused`` — and an
+  ICMP net/host unreachable as ENETUNREACH/EHOSTUNREACH, instead of the
+  silence an unconnected socket (``dns.query.udp``) turns them into (Linux
+  passes non-fatal ICMP errors to a UDP socket only with IP_RECVERR);
 - TCP: RST -> ``refused``, no SYN-ACK before the timeout -> ``timeout``;
 - ``EHOSTUNREACH`` / ``ENETUNREACH`` (ICMP host unreachable, no route) ->
   ``unreachable``; any other socket error -> ``error``;
@@ -45,6 +47,8 @@ FIELDS = ("server", "port", "transport", "qname", "qtype", "outcome", "rcode", "
 OUTCOMES = ("answered", "timeout", "refused", "unreachable", "error")
 MAX_TIMEOUT_S = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+#: Linux <linux/in.h> IP_RECVERR and <linux/in6.h> IPV6_RECVERR (the socket module does not name them)
+IP_RECVERR, IPV6_RECVERR = 11, 25
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -62,6 +66,11 @@ def _exchange(wire: bytes, server: str, port: int, transport: str, timeout_s: fl
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
     with socket.socket(family, kind) as sock:
         sock.settimeout(timeout_s)
+        if transport == "udp" and sys.platform.startswith("linux"):
+            # without it Linux reports only "fatal" ICMP errors (port unreachable) to a UDP socket and
+            # drops net/host unreachable, which would then read as a timeout
+            v6 = family == socket.AF_INET6
+            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP, IPV6_RECVERR if v6 else IP_RECVERR, 1)
         sock.connect((server, port))
         if transport == "udp":
             sock.send(wire)

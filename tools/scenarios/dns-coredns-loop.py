@@ -12,8 +12,7 @@ HINFO probe, sees it come back and stops the process with
 (31 and 29 restarts), so the kube-dns Endpoints list both only as
 notReadyAddresses. The node part is recorded from the fault lab under
 ``dns-down`` — from pod-a, whose kube-dns ClusterIP is the same 10.96.0.10,
-port 53 is refused as kube-proxy REJECTs a Service without endpoints
-(DNS-005) — with the pod's namespace given (``pod_namespace=default``), since
+port 53 does not answer (DNS-005: unreachable, see tools/scenarios/dns.py) — with the pod's namespace given (``pod_namespace=default``), since
 the base cluster has no pod with pod-a's address.
 """
 
@@ -23,7 +22,7 @@ from scenariokit.objects import MIN, exited, stable_hex, stuck, when
 
 SCENARIO = {
     "description": "Both CoreDNS pods crash-loop with '[FATAL] plugin/loop: Loop (127.0.0.1:47371 -> :53) "
-                   "detected'; kube-dns has no ready endpoint and refuses port 53",
+                   "detected'; kube-dns has no ready endpoint and port 53 does not answer",
     "runbook": "dns", "namespace": "default",
     "expected_codes": ["DNS-003", "DNS-004", "DNS-005"],
     "absent_codes": ["DNS-001", "DNS-002", "DNS-006"]}
