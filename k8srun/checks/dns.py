@@ -31,7 +31,8 @@ trailing dot dropped, ``:`` as ``_``; a name that would make the id longer
 than 100 characters ends in a hash of itself instead). One command per query
 and server, so a recorded run replays query for query.
 
-*Where the resolver runs* (parameter ``client``): ``auto`` uses the probe
+*Who asks* (environment variable ``K8SRUN_DNS_CLIENT``: ``auto``, the
+default, ``dnspython`` or ``dig``): ``auto`` uses the probe
 (:mod:`k8srun.probes.dns`, dnspython on our own socket) where k8srun's own
 Python runs at the target's network position — ``local`` and ``netns:``
 (``ip netns exec`` keeps this machine's filesystem, so the venv's
@@ -138,6 +139,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import sys
 from html import escape
@@ -153,6 +155,8 @@ from ..model import Finding, about, finding
 from ..parsers import dns_query
 from ..registry import CLUSTER, TARGET, TIMEOUT, Parameter, Runbook
 
+#: environment variable forcing who asks (auto, dnspython, dig): dig from a local/netns target, e.g. in tests
+CLIENT_ENV = "K8SRUN_DNS_CLIENT"
 MAX_NAMES = 10
 MAX_NDOTS = 15
 CLIENTS = ("auto", "dnspython", "dig")
@@ -205,6 +209,7 @@ def domain(param: str, value: Any) -> str:
 
 
 def client_choice(param: str, value: Any) -> str:
+    """auto, dnspython or dig (the ``K8SRUN_DNS_CLIENT`` environment variable)."""
     text = str(value).strip().lower()
     if text not in CLIENTS:
         raise ParameterError(param, value, "must be auto, dnspython or dig")
@@ -227,8 +232,6 @@ RUNBOOK = Runbook(
                 Parameter("cluster_domain", "cluster.local", "the cluster's DNS domain", domain),
                 Parameter("cluster_dns", "", "the address pods must use as nameserver; empty means the "
                           "dns_service ClusterIP from the source", params.ip_address),
-                Parameter("client", "auto", "who asks: auto (dnspython on local/netns, dig on ssh/node), "
-                          "dnspython or dig", client_choice),
                 TIMEOUT),
     triage=("cluster-dns-down", "dns-pods"),
 )
@@ -401,8 +404,8 @@ def interpreter(rb, command: NodeCommand) -> str:
 
 
 def client_of(rb) -> str:
-    """dnspython or dig, from the ``client`` parameter, the target kind or what a replay recorded."""
-    chosen = rb.parameters.get("client") or "auto"
+    """dnspython or dig: ``K8SRUN_DNS_CLIENT`` when set, else what a replay recorded, else by the target kind."""
+    chosen = client_choice(CLIENT_ENV, os.environ.get(CLIENT_ENV) or "auto")
     if chosen != "auto":
         return chosen
     folder = getattr(rb.target, "folder", None)
