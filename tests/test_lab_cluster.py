@@ -224,6 +224,9 @@ def test_live_lab_writes_and_rewrites_its_snapshot(fault_lab):
         dns = frames.endpoints_frame(source.list("endpoints", "kube-system"))
         assert not dns.ready.any() and set(dns.ip) == {lab.dns_pod.ip}
         assert "Unhealthy" in set(frames.events_frame(source.list("events", "kube-system")).reason)
+    pod_a = open_target(f"netns:{lab.pod_a.netns}", timeout_s=5)
+    dig = pod_a.run("dig-tcp", ["dig", "+tcp", "+time=1", "+tries=1", f"@{lab.kube_dns.cluster_ip}", lab.web_fqdn])
+    assert "connection refused" in dig.stdout  # the REJECT answered, not a timeout or "no route"
     dump = node_a.run("iptables-save-filter", ["iptables-save", "-t", "filter"])
     reject = [line for line in dump.stdout.splitlines() if "has no endpoints" in line]
     assert reject == [

@@ -38,7 +38,8 @@ def main(args: argparse.Namespace) -> int:
     require_lab_support()
     if action == "up":
         if control.up():
-            print(f"lab is up (state in {state_dir()}); check it with `k8srun lab status`")
+            print(f"lab is up (state in {state_dir()}); check it with `k8srun lab status`; "
+                  f"its API snapshot is {control.snapshot_dir()} (-p source lab)")
         else:
             print("lab is already up; `k8srun lab down` removes it")
         return 0

@@ -221,7 +221,8 @@ def _faults() -> dict[str, Fault]:
               _insert_rule("firewall-drop"), _delete_rule("firewall-drop")),
         Fault("dns-down", "DNS-005", lab.dns_pod.netns,
               "the DNS server (dnsmasq) is stopped: CoreDNS is not ready, kube-proxy REJECTs the kube-dns ClusterIP",
-              f"dig @{lab.kube_dns.cluster_ip} {lab.web_fqdn}: no servers could be reached",
+              f"dig @{lab.kube_dns.cluster_ip} {lab.web_fqdn}: connection refused (kube-proxy's REJECT), "
+              "no servers could be reached",
               _stop_dns, _start_dns),
         Fault("dns-search", "DNS-002", lab.pod_a.netns,
               "pod-a's resolv.conf search path lacks default.svc.cluster.local",
@@ -233,7 +234,8 @@ def _faults() -> dict[str, Fault]:
               render_resolv_conf, render_resolv_conf),
         Fault("svc-no-dnat", "SVC-003", lab.node_a.netns,
               f"node-a's nat KUBE-SERVICES has no rule for {web.service_port_name} ({web.cluster_ip}:{web.port})",
-              f"curl http://{web.cluster_ip}/ from pod-a fails (no DNAT: 'No route to host')",
+              f"curl http://{web.cluster_ip}/ from pod-a fails at once (no DNAT: the packet goes to the "
+              "gateway, which answers 'net unreachable')",
               render_kube_proxy, render_kube_proxy),
         Fault("svc-stale-endpoint", "SVC-004", lab.node_a.netns,
               f"node-a's KUBE-SEP for {lab.pod_b.ip} DNATs to {lab.dead_pod_ip}:{lab.http_port} (no such pod)",

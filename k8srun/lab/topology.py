@@ -113,6 +113,7 @@ class Lab:
     http_port: int
     tls_port: int
     dead_pod_ip: str     # in node-b's pod CIDR, never assigned (stale endpoint fault)
+    service_cidr: str = "10.96.0.0/12"   # ClusterIPs; routed to the router like a node's default route
 
     @property
     def node_a(self) -> Node:
@@ -246,6 +247,11 @@ def create_links(lab: Lab = LAB) -> None:
         _ip(node.netns, "link", "set", node.uplink, "up")
         # no default route: what is not in the underlay or a pod CIDR is unreachable, at once
         _ip(node.netns, "route", "add", lab.underlay_cidr, "via", node.router_ip)
+        # ClusterIPs leave by the gateway, as on a real node (its default route): a packet kube-proxy did
+        # not DNAT meets the filter FORWARD chain (its REJECT rules), then the router, which has no route
+        # for it and answers "net unreachable" at once (it knows the pod CIDRs, so the answer gets back)
+        _ip(node.netns, "route", "add", lab.service_cidr, "via", node.router_ip)
+        _ip(lab.router, "route", "add", node.pod_cidr, "via", node.ip)
         bridge_prefix = node.pod_cidr.split("/")[1]
         _ip(node.netns, "link", "add", node.bridge, "mtu", str(lab.pod_mtu), "type", "bridge")
         _ip(node.netns, "addr", "add", f"{node.bridge_ip}/{bridge_prefix}", "dev", node.bridge)
