@@ -5,6 +5,7 @@ Modules, each only calling the ones below it::
     cli        `k8srun lab up | down | status [--json] | break FAULT | fix FAULT`
     control    up / down / break / fix, with the state kept between commands
     status     topology and process tables, end-to-end checks with evidence
+    cluster    the lab as the API would describe it, and its snapshot (`-p source lab`)
     faults     FAULTS: name -> where, what breaks, expected finding, apply/revert
     services   the servers in the pods (HTTP backends, dnsmasq, openssl s_server)
     certs      the lab CA and the server certificate variants

@@ -519,7 +519,8 @@ def _services(b: _Builder, lab: Lab, pods: list[dict]) -> dict[str, list[dict]]:
         out["endpoints"].append(endpoints)
         for index, (ports, members) in enumerate(groups or [((), [])]):
             slice_labels = {**(spec["labels"] or {}), "kubernetes.io/service-name": name}
-            if manual:
+            if manual:  # the API server writes its own slice: only the service-name label, only "ready"
+                slice_labels = {"kubernetes.io/service-name": name}
                 slice_name, owners, generate = name, None, ""
             else:
                 slice_labels["endpointslice.kubernetes.io/managed-by"] = "endpointslice-controller.k8s.io"
@@ -528,7 +529,8 @@ def _services(b: _Builder, lab: Lab, pods: list[dict]) -> dict[str, list[dict]]:
             items = []
             for address, ready, node, pod, _ in members:
                 item: dict = {"addresses": [address["ip"]],
-                              "conditions": {"ready": ready, "serving": ready, "terminating": False}}
+                              "conditions": {"ready": ready} if manual else
+                              {"ready": ready, "serving": ready, "terminating": False}}
                 if pod is not None:
                     item["targetRef"] = dict(address["targetRef"])
                     item["nodeName"] = node
