@@ -10,22 +10,20 @@ for a Service without endpoints. The runbook ran from pod-a
 kubelet writes them) asking ``kubernetes.default``.
 
 Why this fault for the runbook's default scenario: it is the one where the
-two views must be joined — from the pod, port 53 of the cluster DNS does not
-answer on UDP nor TCP (DNS-005), and the cluster says why: kube-dns has no
-ready endpoint (DNS-003) because its CoreDNS pod is not Ready (DNS-004).
-The pod sees *unreachable* (ICMP net unreachable), not *refused*: with the
-DNAT to the CoreDNS pod gone, node-a — which has no default route in the
-lab — cannot route 10.96.0.10 at all, so the packet never reaches
-kube-proxy's REJECT rule (on a node with a default route it would, and the
-probe would say refused). resolv.conf itself is right (DNS-001, DNS-002 checked
-and clear) and no name gets an NXDOMAIN (DNS-006 clear: nothing answered).
+two views must be joined — from the pod, port 53 of the cluster DNS is
+*refused* on UDP and TCP (DNS-005: kube-proxy's REJECT for a Service without
+endpoints answers ICMP port unreachable, so the resolver fails at once
+instead of timing out), and the cluster says why: kube-dns has no ready
+endpoint (DNS-003) because its CoreDNS pod is not Ready (DNS-004).
+resolv.conf itself is right (DNS-001, DNS-002 checked and clear) and no name
+gets an NXDOMAIN (DNS-006 clear: nothing answered).
 """
 
 from scenariokit.lab import lab_cluster
 
 SCENARIO = {
-    "description": "CoreDNS down in the fault lab (dns-down): from pod-a the cluster DNS 10.96.0.10 is "
-                   "unreachable on udp and tcp 53, kube-dns has no ready endpoint, the CoreDNS pod is not Ready",
+    "description": "CoreDNS down in the fault lab (dns-down): from pod-a the cluster DNS 10.96.0.10 refuses "
+                   "udp and tcp 53 (kube-proxy REJECT), kube-dns has no ready endpoint, the CoreDNS pod is not Ready",
     "runbook": "dns", "namespace": "default",
     "expected_codes": ["DNS-003", "DNS-004", "DNS-005"],
     "absent_codes": ["DNS-001", "DNS-002", "DNS-006"]}
