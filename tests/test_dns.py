@@ -369,42 +369,39 @@ def run_lab(report: Path, *extra: str) -> list[dict]:
     return json.loads((report / "dns.findings.json").read_text())["findings"]
 
 
-@pytest.fixture(scope="module")
-def lab(fault_lab):
-    return fault_lab
-
-
-@pytest.fixture
-def fault(lab):
-    from k8srun.lab import control
-
-    applied = []
-
-    def apply(name: str) -> None:
-        control.break_fault(name, lab)
-        applied.append(name)
-    yield apply
-    for name in reversed(applied):
-        control.fix_fault(name, lab)
-
-
 @pytest.mark.netns
-def test_lab_healthy_has_no_dns_errors_and_a_missing_name_is_dns_006(lab, tmp_path):
+def test_lab_healthy_has_no_dns_errors_and_a_missing_name_is_dns_006(fault_lab, tmp_path):
     found = run_lab(tmp_path / "healthy")
     assert [f for f in found if f["severity"] in ERRORS] == []
     report = json.loads((tmp_path / "healthy" / "dns.findings.json").read_text())
     assert report["not_checked"] == []
     missing = run_lab(tmp_path / "missing", "-p", "names", "[kubernetes.default, nosuch.default.svc.cluster.local]")
     assert [(f["code"], f["subject"]) for f in missing] == [("DNS-006", "name nosuch.default.svc.cluster.local")]
+    assert "nosuch.default.svc.cluster.local. NXDOMAIN" in missing[0]["detail"]
+    rb = diagnose_runbook("dns", source="lab", target="netns:k8l-pod-a", names=["kubernetes.default", "web"])
+    resolution = rb._evidence["resolution"]
+    assert list(resolution.query("won")["qname"]) == ["kubernetes.default.svc.cluster.local.",
+                                                      "web.default.svc.cluster.local."]
+    assert list(resolution[resolution["name"] == "kubernetes.default"]["status"]) == [
+        "nxdomain", "resolved", "not-sent", "not-sent"]  # the search path tried in order, stopped at the winner
+    assert set(status(rb).values()) == {"OK"}
 
 
 @pytest.mark.netns
 @pytest.mark.parametrize("name, expected", [("dns-nameserver", "DNS-001"), ("dns-search", "DNS-002"),
                                             ("dns-down", "DNS-005")])
-def test_lab_dns_faults_through_the_cli(lab, fault, tmp_path, name, expected):
-    fault(name)
-    found = run_lab(tmp_path)
+def test_lab_dns_faults_through_the_cli(fault_lab, tmp_path, name, expected):
+    from k8srun.lab import control
+
+    control.break_fault(name, fault_lab)
+    try:
+        found = run_lab(tmp_path)
+    finally:
+        control.fix_fault(name, fault_lab)
     assert expected in {f["code"] for f in found}
+    if name == "dns-nameserver":
+        (wrong,) = [f for f in found if f["code"] == "DNS-001"]
+        assert "lists nameserver 10.244.2.10, not the cluster DNS 10.96.0.10" in wrong["detail"]
     if name == "dns-down":  # the cluster's side says why
         assert {"DNS-003", "DNS-004"} <= {f["code"] for f in found}
     if name == "dns-search":
