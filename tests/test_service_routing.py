@@ -159,6 +159,7 @@ def test_kube_proxy_crash_loop_is_svc_005_for_that_pod_only():
     rb = diagnose_runbook("service-routing", source="scenario:svc-kube-proxy-down")
     [found] = rb.findings
     assert found.code == "SVC-005" and "worker-2" in found.detail and "CrashLoopBackOff" in found.detail
+    assert "Failed to execute iptables-restore" in found.detail  # the first error of its previous run's log
     verdicts = rb.verdicts().set_index("subject")["verdict"]
     proxies = [s for s in verdicts.index if s.startswith("pod kube-system/kube-proxy-")]
     assert len(proxies) == 3 and sum(verdicts[p] == "FOUND" for p in proxies) == 1

@@ -67,7 +67,8 @@ How each code decides (one finding per service port, ``subject`` =
   counted there.
 - **SVC-005** (error): a kube-proxy pod (``kube-system``, label
   ``k8s-app=kube-proxy`` or owned by DaemonSet ``kube-proxy``) is not Running
-  or not Ready — one finding per pod; and with ``target`` ``node:NAME``, no
+  or not Ready — one finding per pod, with the first klog error (``E…``) of
+  its previous run's log when it restarted; and with ``target`` ``node:NAME``, no
   kube-proxy pod on that node while other nodes have one. No kube-proxy pod
   at all (kube-proxy as a system service, or replaced) is NOT CHECKED.
 - **SVC-006** (error; IPVS mode; needs the endpoints): no virtual server for
@@ -93,6 +94,7 @@ Tables (pure functions of frames): :func:`service_ports`,
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -384,14 +386,31 @@ def proxy_pods(system_pods: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PROXY_POD_COLUMNS)
 
 
-def kube_proxy_not_ready(proxies: pd.DataFrame, target_node: str = "") -> list[Finding]:
-    """SVC-005: each kube-proxy pod not Running/Ready; none on the target's node (``node:NAME`` targets)."""
+_KLOG_ERROR = re.compile(r"^[EF]\d{4} ")
+
+
+def first_error(log: str | None) -> str | None:
+    """The first klog error line (``E1120 14:01:58...``) of a run's log — the cause, later ones are its
+    consequences — with its continuation lines, at most 300 characters."""
+    lines = (log or "").splitlines()
+    for at in range(len(lines)):
+        if _KLOG_ERROR.match(lines[at]):
+            end = at + 1
+            while end < len(lines) and end < at + 4 and lines[end][:1] in (" ", "\t", ">"):
+                end += 1
+            return " ".join(line.strip() for line in lines[at:end])[:300]
+    return None
+
+
+def kube_proxy_not_ready(proxies: pd.DataFrame, target_node: str = "", logs: dict | None = None) -> list[Finding]:
+    """SVC-005: each kube-proxy pod not Running/Ready (with its last run's first error); none on the target's node."""
     findings = []
     for pod in proxies[~proxies["healthy"].astype(bool)].itertuples(index=False):
+        error = first_error((logs or {}).get(pod.name))
         findings += about(f"pod {pod.namespace}/{pod.name}", [finding(
             "SVC-005", f"kube-proxy pod {pod.name} on node {pod.node or '(unscheduled)'} is {pod.status} with "
-            f"{pod.ready} containers ready ({pod.restarts} restarts): that node's Service rules are not kept in sync",
-            {"pod": pod._asdict()})])
+            f"{pod.ready} containers ready ({pod.restarts} restarts): that node's Service rules are not kept in sync"
+            + (f"; its last run logged: {error}" if error else ""), {"pod": pod._asdict(), "first_error": error})])
     if target_node and len(proxies) and not (proxies["node"] == target_node).any():
         findings += about(f"node {target_node}", [finding(
             "SVC-005", f"no kube-proxy pod runs on node {target_node} (they run on {', '.join(sorted(set(proxies['node'])))}):"
@@ -562,7 +581,8 @@ def stale_conntrack(flows: pd.DataFrame) -> list[Finding]:
 
 def diagnose(*, ports: pd.DataFrame, selected: pd.DataFrame | None, addresses: pd.DataFrame | None,
              proxies: pd.DataFrame | None, view: pd.DataFrame, mode: str, ipvs: pd.DataFrame,
-             flows: pd.DataFrame, target: str = "the node", target_node: str = "") -> list[Finding]:
+             flows: pd.DataFrame, target: str = "the node", target_node: str = "",
+             proxy_logs: dict | None = None) -> list[Finding]:
     """Every SVC finding (None = that part of the API could not be read; the platform marks it NOT CHECKED)."""
     findings: list[Finding] = []
     if selected is not None and addresses is not None:
@@ -570,7 +590,7 @@ def diagnose(*, ports: pd.DataFrame, selected: pd.DataFrame | None, addresses: p
     if selected is not None:
         findings += target_port_not_exposed(ports, selected)
     if proxies is not None:
-        findings += kube_proxy_not_ready(proxies, target_node)
+        findings += kube_proxy_not_ready(proxies, target_node, proxy_logs)
     if mode == "iptables":
         paths = service_paths(ports, view, addresses)
         findings += no_service_rule(ports, paths, target)
@@ -592,10 +612,14 @@ def subjects(*, ports: pd.DataFrame, proxies: pd.DataFrame | None = None, **_: o
 
 # ------------------------------------------------------------------ the diagram
 
+#: height of one backend row of the diagram, pixels
+ROW = 40
+
+
 def path_diagram(paths: pd.DataFrame, *, title: str = "Service paths on the node") -> Svg:
     """ClusterIP:port → KUBE-SVC chain → each KUBE-SEP → backend, one block per service port, coloured by status."""
     blocks = [(subject, rows) for subject, rows in paths.groupby("subject", sort=False)] if len(paths) else []
-    heights = [max(1, len(rows)) * 30 + 22 for _, rows in blocks]
+    heights = [max(1, len(rows)) * ROW + 22 for _, rows in blocks]
     height = max(60, sum(heights) + 40)
     body = [text(10, 18, title, font_size=13, css="title")]
     y = 34
@@ -617,18 +641,21 @@ def path_diagram(paths: pd.DataFrame, *, title: str = "Service paths on the node
         body.append(text(246, mid + 9, chain or "(no KUBE-SVC chain)", font_size=10))
         body.append(text(246, mid + 21, "no KUBE-SERVICES rule" if no_rule else "KUBE-SERVICES → chain", font_size=9))
         for index, row in enumerate(rows.itertuples(index=False)):
-            by = y + index * 30
+            by = y + index * ROW
             colour, meaning = PATH_STATUS.get(row.status, ("#333", row.status))
             if row.status == "no-rule":
                 continue
             share = f" · {row.share:.0%}" if isinstance(row.share, float) and row.share == row.share else ""
             label = row.backend or row.sep_chain or row.status
-            body.append(f"<line x1='440' y1='{mid + 11}' x2='480' y2='{by + 11}' stroke='{colour}'/>")
+            dash = " stroke-dasharray='4 3'" if row.status == "missing" else ""
+            body.append(f"<line x1='440' y1='{mid + 11}' x2='480' y2='{by + 15}' stroke='{colour}'{dash}/>")
             body.append(f"<g class='backend' data-status='{_attr(row.status)}' data-backend='{_attr(label)}'>"
-                        f"<rect x='480' y='{by - 2}' width='300' height='26' rx='4' fill='{colour}' fill-opacity='0.12' "
-                        f"stroke='{colour}'/>")
+                        f"<rect x='480' y='{by - 2}' width='310' height='{ROW - 4}' rx='4' fill='{colour}' "
+                        f"fill-opacity='0.12' stroke='{colour}'{dash}/>")
             body.append(text(486, by + 10, f"{label}{share}", font_size=10))
-            body.append(text(486, by + 21, f"{row.status}: {meaning}", font_size=9) + "</g>")
+            body.append(text(486, by + 21, row.sep_chain if isinstance(row.sep_chain, str) else "(no KUBE-SEP chain)",
+                             font_size=9, css="sep"))
+            body.append(text(486, by + 32, f"{row.status}: {meaning}", font_size=9) + "</g>")
         body.append("</g>")
         y += h
     if not blocks:
@@ -701,6 +728,15 @@ def kube_proxy_pods(rb) -> pd.DataFrame | None:
               "as a system service or is replaced (Cilium...); read its state on the node", skipped=True)
         return None
     return proxies
+
+
+def kube_proxy_logs(rb, proxies: pd.DataFrame | None) -> dict[str, str | None]:
+    """The previous run's log (last 50 lines) of each kube-proxy pod that is not healthy and restarted."""
+    if proxies is None:
+        return {}
+    sick = proxies[~proxies["healthy"].astype(bool) & (proxies["restarts"] > 0)]
+    return {p.name: rb.logs(p.name, "kube-proxy", previous=True, tail_lines=50, namespace=p.namespace)
+            for p in sick.itertuples(index=False)}
 
 
 def target_node(rb) -> str:
@@ -810,8 +846,10 @@ def manual_grep(rb, ports: pd.DataFrame, limit: int = 5) -> ManualCommands:
 def gather(rb) -> dict:
     """Every frame :func:`diagnose` takes, read through the session ``rb`` (cached there)."""
     cluster = api_ports(rb) is not None
+    proxies = kube_proxy_pods(rb)
     return {"ports": ports_in_scope(rb), "selected": pods_selected(rb),
-            "addresses": addresses(rb) if cluster else None, "proxies": kube_proxy_pods(rb),
+            "addresses": addresses(rb) if cluster else None, "proxies": proxies,
+            "proxy_logs": kube_proxy_logs(rb, proxies),
             "view": node_view(rb), "mode": proxy_mode(rb), "ipvs": ipvs_servers(rb), "flows": conntrack_flows(rb),
             "target": str(rb.parameters.get("target") or "the node"), "target_node": target_node(rb)}
 
