@@ -406,3 +406,42 @@ def test_lab_dns_faults_through_the_cli(fault_lab, tmp_path, name, expected):
         assert {"DNS-003", "DNS-004"} <= {f["code"] for f in found}
     if name == "dns-search":
         assert not {"DNS-005", "DNS-006"} & {f["code"] for f in found}  # the FQDN form still wins
+
+
+def test_ndots_that_sends_a_name_as_it_is_first_into_a_silent_server_is_dns_002():
+    conf = {"nameservers": ["10.96.0.10"], "search": ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"],
+            "ndots": 1, "ndots_set": True, "options": ["ndots:1"], "read": True}
+    rows = [{"name": "web.shop", "step": i + 1, "qname": q["qname"], "why": q["why"], "server": "10.96.0.10",
+             "transport": "udp", "outcome": "timeout" if i == 0 else None, "rcode": None, "answers": [],
+             "status": "no-answer" if i == 0 else "not-sent", "won": False, "sent": i == 0}
+            for i, q in enumerate(dns.expand("web.shop", conf["search"], 1))]
+    resolution = pd.DataFrame(rows, columns=dns.RESOLUTION_COLUMNS)
+    (f,) = dns.bad_search_path(conf, dns.expected_search("shop", "cluster.local"), resolution)
+    assert f.code == "DNS-002" and "ndots:1 makes the resolver ask 'web.shop' as it is first (web.shop.)" in f.detail
+    with_ndots_5 = pd.DataFrame([{**r, "why": q["why"]} for r, q in zip(rows, dns.expand("web.shop", conf["search"], 5))],
+                                columns=dns.RESOLUTION_COLUMNS)
+    assert dns.bad_search_path({**conf, "ndots": 5}, dns.expected_search("shop", "cluster.local"), with_ndots_5) == []
+
+
+def test_the_probe_refuses_bad_arguments_and_answers_a_closed_port(capsys):
+    from k8srun.probes import dns as probe
+
+    for bad in (["--server", "not-an-ip", "--qname", "a."], ["--server", "127.0.0.1", "--qname", "a..b"],
+                ["--server", "127.0.0.1", "--qname", "a.", "--timeout", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            probe.main(bad)
+        assert exited.value.code == 2
+    capsys.readouterr()
+    assert probe.main(["--server", "127.0.0.1", "--port", "9", "--qname", "a.", "--timeout", "0.5"]) == 0
+    (row,) = dns.dns_query.parse_probe(capsys.readouterr().out)
+    assert row["outcome"] == "refused" and row["transport"] == "udp"
+
+
+@pytest.mark.slow
+def test_k8srun_run_dns_with_no_parameters_works_offline(tmp_path):
+    done = k8srun("run", "dns", "--out", str(tmp_path), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "dns.findings.json").read_text())
+    assert sorted({f["code"] for f in report["findings"]}) == ["DNS-003", "DNS-004", "DNS-005"]
+    assert report["not_checked"] == []
+    assert "dns-query" in json.dumps(json.loads((tmp_path / "dns.ipynb").read_text()))  # the picture is drawn

@@ -125,6 +125,24 @@ How each code decides
 Every name, every nameserver, the resolv.conf, the Service and each CoreDNS
 pod gets a verdict (:func:`subjects`).
 
+Decisions and limits
+====================
+
+- The target is judged as a *pod* with ``dnsPolicy: ClusterFirst``: a node's
+  own resolv.conf (or a hostNetwork pod's) is not meant to name the cluster
+  DNS, so DNS-001/002 there are expected; run it from the pod's namespace.
+- With ``-p source none`` the cluster sections are skipped (DNS-003/004 NOT
+  CHECKED) and the node checks run; DNS-001 and DNS-002 need something to
+  compare with — ``cluster_dns`` and ``pod_namespace`` — else they read NOT
+  CHECKED rather than guessing from the file they judge.
+- Only A queries are asked (glibc's AAAA runs alongside with the same
+  expansion). A truncated UDP answer is taken as it is (glibc would repeat it
+  over TCP); the TCP column of DNS-005 tells whether that would work.
+- A server that did not answer once is not asked again in the run (bounded
+  time); its later rows say "not asked again", with the first outcome.
+- ``dig`` on ``ssh:``/``node:`` targets must exist on that host (``node:``
+  runs it chrooted into the node's filesystem).
+
 Frames (pure functions, for the notebook): :func:`resolv_conf_table`,
 :func:`expand`, the resolution (``RESOLUTION_COLUMNS``: one row per expanded
 query — name, step, qname, why, server, outcome, rcode, answers, status,
@@ -793,7 +811,7 @@ def pod_namespace(rb) -> str | None:
     given = rb.parameters.get("pod_namespace")
     if given:
         return given
-    pods = rb.objects("pods", None, required=False)
+    pods = rb.objects("pods", None, required=False) if rb.source.kind != "none" else None
     addresses = rb.node(IP_ADDR) if pods else pd.DataFrame()
     mine = {str(a).split("/")[0] for row in addresses.get("addresses", []) for a in (row or [])}
     for pod in pods or []:
