@@ -167,7 +167,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import charts, params
-from ..errors import ParameterError
+from ..errors import K8srunError, ParameterError
 from ..evidence import IP_ADDR, RESOLV_CONF, NodeCommand
 from ..model import Finding, about, finding
 from ..parsers import dns_query
@@ -404,13 +404,23 @@ def query_command(client: str, server: str, transport: str, qname: str, timeout_
                        evidence=QUERIES, columns=tuple(dns_query.COLUMNS))
 
 
+def _replay_folder(rb) -> Path | None:
+    """The recorded host folder when the target replays, else None (also when the target cannot be opened:
+    running the command then says why, as an "evidence unavailable" row)."""
+    try:
+        folder = getattr(rb.target, "folder", None)
+    except K8srunError:
+        return None
+    return Path(folder) if folder is not None else None
+
+
 def interpreter(rb, command: NodeCommand) -> str:
     """The Python to put first in a probe's argv: this one, or the recorded one when replaying (module doc)."""
-    folder = getattr(rb.target, "folder", None)
+    folder = _replay_folder(rb)
     if folder is None:
         return sys.executable
     command_id, argv = command.build({})
-    meta = Path(folder) / f"{command_id}.json"
+    meta = folder / f"{command_id}.json"
     try:
         recorded = json.loads(meta.read_text(encoding="utf-8"))["argv"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -426,10 +436,10 @@ def client_of(rb) -> str:
     chosen = client_choice(CLIENT_ENV, os.environ.get(CLIENT_ENV) or "auto")
     if chosen != "auto":
         return chosen
-    folder = getattr(rb.target, "folder", None)
+    folder = _replay_folder(rb)
     if folder is not None:
-        return "dig" if any(Path(folder).glob("dig-*.json")) else "dnspython"
-    kind = rb.target.spec.partition(":")[0]
+        return "dig" if any(folder.glob("dig-*.json")) else "dnspython"
+    kind = str(rb.parameters.get("target") or "local").partition(":")[0]
     return "dnspython" if kind in ("local", "netns") else "dig"
 
 
@@ -450,10 +460,14 @@ def ask(rb, client: str, server: str, transport: str, qname: str) -> dict | None
     frame = rb.node(command)
     if frame.empty:
         return None
-    row = {k: (None if not isinstance(v, (list, str, bool)) and pd.isna(v) else v)
-           for k, v in frame.iloc[0].to_dict().items()}
+    row = _plain(frame.iloc[0].to_dict())
     row.update(server=server, transport=transport, qname=qname)
     return row
+
+
+def _plain(row: dict) -> dict:
+    """A frame row with pandas' missing values (NaN, NA) as None."""
+    return {k: (None if not isinstance(v, (list, str, bool)) and pd.isna(v) else v) for k, v in row.items()}
 
 
 def _skipped(server: str, transport: str, qname: str, earlier: dict) -> dict:
@@ -513,7 +527,7 @@ def reachability(rb, conf: dict, attempts: pd.DataFrame, cluster_dns: str | None
     for server in servers:
         sent = attempts[(attempts["server"] == server) & attempts["asked"].fillna(False).astype(bool)] \
             if not attempts.empty else attempts
-        udp = sent.iloc[0].to_dict() if len(sent) else ask(rb, client, server, "udp", first)
+        udp = _plain(sent.iloc[0].to_dict()) if len(sent) else ask(rb, client, server, "udp", first)
         qname = udp["qname"] if udp else first
         tcp = ask(rb, client, server, "tcp", qname)
         if udp is None or tcp is None:
