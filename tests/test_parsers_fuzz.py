@@ -100,3 +100,31 @@ def test_kube_proxy_view_on_mutated_dumps(data):
     assert view["service_rule"].dtype == bool
     portals = set(iptables_save.kube_proxy_services(text)["svc_chain"].dropna())
     assert not set(view.loc[~view["service_rule"], "svc_chain"]) & portals
+
+
+_PROBE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=True),
+                          st.text(max_size=20), st.lists(st.integers(), max_size=2))
+
+
+@FUZZ
+@given(data=st.fixed_dictionaries(
+    {"outcome": st.sampled_from(["open", "refused", "timeout", "unreachable", "no-route", "no-reply", "x"]),
+     "dest": st.one_of(st.text(max_size=10), st.integers()), "port": _PROBE_VALUES,
+     "protocol": st.sampled_from(["tcp", "udp", None, "sctp"])},
+    optional={k: _PROBE_VALUES for k in ("address", "errno", "icmp", "icmp_type", "icmp_code", "icmp_from", "l7",
+                                         "http_status", "connect_ms", "elapsed_ms", "request", "detail")}))
+def test_connect_probe_on_arbitrary_json_objects(data):
+    """The connect probe's parser on JSON objects with every field of any type: a typed row or ParseError."""
+    import json
+
+    from k8srun.parsers import connect_probe
+
+    text = json.dumps(data)
+    parses_or_refuses("connect-probe", text)
+    try:
+        (row,) = connect_probe.parse(text)
+    except ParseError:
+        return
+    assert row["outcome"] in connect_probe.OUTCOMES and 1 <= row["port"] <= 65535
+    assert row["icmp_type"] is None or isinstance(row["icmp_type"], int)
+    assert all(row[k] is None or isinstance(row[k], str) for k in ("errno", "icmp", "icmp_from", "request"))

@@ -31,6 +31,8 @@ ss                  ``ss -tuan[p]``                                :mod:`.jc_wra
 dns-probe           ``python -m k8srun.probes.dns`` (one query)    :mod:`.dns_query`
 dig-query           ``dig +tries=1 [+tcp] @S NAME A`` (one query,  :mod:`.dns_query`
                     its failures too)
+connect-probe       ``python -m k8srun.probes.connect`` (one TCP/  :mod:`.connect_probe`
+                    UDP connection, its L7 request)
 ==================  =============================================  ==========================
 
 Not in ``PARSERS``: :mod:`.ip_route_get` (``ip -j route get DEST``). Its
@@ -48,7 +50,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from ..errors import ParseError
-from . import conntrack, dns_query, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
+from . import connect_probe, conntrack, dns_query, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
 
 
 class Parser(NamedTuple):
@@ -76,6 +78,7 @@ PARSERS: dict[str, Parser] = {
     "ss": Parser(jc_wrappers.parse_ss, jc_wrappers.frame_ss),
     "dns-probe": Parser(dns_query.parse_probe, dns_query.frame_probe),
     "dig-query": Parser(dns_query.parse_dig_query, dns_query.frame_dig_query),
+    "connect-probe": Parser(connect_probe.parse, connect_probe.frame),
 }
 
 

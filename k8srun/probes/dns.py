@@ -42,10 +42,11 @@ import struct
 import sys
 import time
 
+from . import MAX_TIMEOUT_S, timeout_arg  # noqa: F401  (MAX_TIMEOUT_S is also this module's bound)
+
 FIELDS = ("server", "port", "transport", "qname", "qtype", "outcome", "rcode", "answers", "truncated",
           "elapsed_ms", "detail")
 OUTCOMES = ("answered", "timeout", "refused", "unreachable", "error")
-MAX_TIMEOUT_S = 30.0
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 #: Linux <linux/in.h> IP_RECVERR and <linux/in6.h> IPV6_RECVERR (the socket module does not name them)
 IP_RECVERR, IPV6_RECVERR = 11, 25
@@ -126,16 +127,6 @@ def _address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
 
 
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= MAX_TIMEOUT_S:
-        raise argparse.ArgumentTypeError(f"timeout must be in (0, {MAX_TIMEOUT_S:g}] seconds")
-    return value
-
-
 def _qname(text: str) -> str:
     import dns.name
 
@@ -150,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m k8srun.probes.dns", description=__doc__.splitlines()[0])
     parser.add_argument("--server", required=True, type=_address)
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
-    parser.add_argument("--timeout", type=_timeout, default=1.0)
+    parser.add_argument("--timeout", type=timeout_arg, default=1.0)
     parser.add_argument("--qname", required=True, type=_qname)
     parser.add_argument("--type", dest="qtype", choices=("A", "AAAA"), default="A")
     parser.add_argument("--port", type=int, default=53, choices=range(1, 65536), metavar="PORT")
