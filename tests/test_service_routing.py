@@ -411,3 +411,34 @@ def test_lab_faults_through_the_cli(fault_lab, tmp_path):
         assert f"{LAB.dead_pod_ip}:{LAB.http_port}" in flows["detail"]
     finally:
         assert k8srun("lab", "fix", "svc-stale-endpoint").returncode == 0
+
+
+@pytest.mark.parametrize("values", [{"service": "nope"}, {"service": "web", "port": "9999"}, {"namespace": "kube-public"}])
+def test_a_service_or_port_that_is_not_there_is_not_checked_not_healthy(values):
+    rb = diagnose_runbook("service-routing", **values)
+    table = statuses(rb)
+    assert {table[c] for c in ("SVC-001", "SVC-002", "SVC-003", "SVC-004", "SVC-006")} == {"NOT CHECKED"}
+    reasons = " | ".join(u.reason for u in rb.unavailable)
+    assert ("no such Service port" in reasons or "name no service port" in reasons) and not rb.findings
+
+
+def test_triage_routes_a_service_without_endpoints_here_and_its_parameters_find_it():
+    triage = diagnose_runbook("triage")
+    [routed] = [f for f in triage.findings if f.evidence.get("runbook") == "service-routing"]
+    assert routed.evidence["parameters"] == {"namespace": "default", "service": "checkout", "port": "http"}
+    rb = diagnose_runbook("service-routing", source="scenario:triage", **routed.evidence["parameters"])
+    assert by_subject(rb) == {"service default/checkout:http": {"SVC-001"}}
+    assert svc.RUNBOOK.triage == ("service-without-endpoints", "kube-proxy-pods")
+
+
+def test_endpoint_addresses_come_from_the_endpointslices_when_there_are_some():
+    rb = diagnose_runbook("service-routing")
+    web = svc.addresses(rb).query("service == 'web'")
+    assert set(web["from"]) == {"EndpointSlice"}  # the lab writes both; kube-proxy reads the slices
+    assert sorted(web.query("port_name == 'http'")["ip"]) == sorted(LAB.web_http.endpoint_ips)
+    sliced = svc.endpointslices_frame([{
+        "metadata": {"namespace": "a", "labels": {"kubernetes.io/service-name": "b"}}, "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.1.0.1"], "conditions": {"ready": False, "terminating": True}},
+                      {"addresses": ["10.1.0.2"]}],  # no conditions: ready (the API's meaning of nil)
+        "ports": [{"name": "http", "port": 8080}]}])
+    assert dict(zip(sliced["ip"], sliced["ready"])) == {"10.1.0.1": False, "10.1.0.2": True}

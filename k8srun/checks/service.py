@@ -82,6 +82,10 @@ How each code decides (one finding per service port, ``subject`` =
   ClusterIP: no DNAT happened) are shown but are not SVC-007. At most
   :data:`MAX_CONNTRACK_IPS` ClusterIPs are read per run.
 
+A ``service`` or ``port`` that names nothing the API lists (or, without a
+cluster source, nothing the node's rules name) is shown as such and makes
+the per-port codes NOT CHECKED: nothing looked at is not "healthy".
+
 With ``-p source none`` the API sections say "skipped: no cluster source",
 the node sections still run on the ports the node's rules name, and the
 codes that need the API read NOT CHECKED (SVC-003 PARTIAL).
@@ -148,15 +152,17 @@ CONNTRACK_DEST = NodeCommand("conntrack-d-{dest}", lambda p: ("conntrack", "-L",
 #: evidence names beyond the API resources and node commands: the mode the node's rules are in
 IPTABLES_MODE = "kube-proxy-iptables"
 PROXY_PODS = "kube-proxy-pods"
+#: missing when -p service / -p port name nothing the API lists (nothing looked at is not "healthy")
+IN_SCOPE = "service-in-scope"
 
 REQUIRES: dict[str, list[str]] = {
-    "SVC-001": ["services", "endpoints", "pods"],
-    "SVC-002": ["services", "pods"],
-    "SVC-003": [KUBE_PROXY_RULES.name, IPTABLES_MODE],
-    "SVC-004": [KUBE_PROXY_RULES.name, IPTABLES_MODE, "services", "endpoints"],
+    "SVC-001": ["services", IN_SCOPE, "endpoints", "pods"],
+    "SVC-002": ["services", IN_SCOPE, "pods"],
+    "SVC-003": [KUBE_PROXY_RULES.name, IPTABLES_MODE, IN_SCOPE],
+    "SVC-004": [KUBE_PROXY_RULES.name, IPTABLES_MODE, "services", IN_SCOPE, "endpoints"],
     "SVC-005": ["pods", PROXY_PODS],
-    "SVC-006": [IPVSADM.name, "services", "endpoints"],
-    "SVC-007": [CONNTRACK_DEST.name, "services", "endpoints"],
+    "SVC-006": [IPVSADM.name, "services", IN_SCOPE, "endpoints"],
+    "SVC-007": [CONNTRACK_DEST.name, "services", IN_SCOPE, "endpoints"],
 }
 #: without the API, SVC-003 sees only the ports the node's rules name (orphaned chains)
 PARTIAL: dict[str, list[str]] = {"SVC-003": ["services"]}
@@ -687,7 +693,14 @@ def api_ports(rb) -> pd.DataFrame | None:
     services = _known(rb, rb.services(), "services")
     if services is None:
         return None
-    return service_ports(services, rb.parameters.get("service", ""), str(rb.parameters.get("port", "") or ""))
+    name, port = rb.parameters.get("service", ""), str(rb.parameters.get("port", "") or "")
+    ports = service_ports(services, name, port)
+    if ports.empty:
+        where = f"namespace {rb.namespace}" if rb.namespace else "any namespace"
+        _once(rb, IN_SCOPE, f"service {name or '(any)'} port {port or '(any)'}",
+              f"no such Service port in {where} (check -p namespace / -p service / -p port: "
+              f"`kubectl get svc {name} -o wide`)".replace("svc  -o", "svc -o"))
+    return ports
 
 
 def ports_in_scope(rb) -> pd.DataFrame:
@@ -695,8 +708,12 @@ def ports_in_scope(rb) -> pd.DataFrame:
     ports = api_ports(rb)
     if ports is not None:
         return ports
-    return ports_from_rules(node_view(rb), rb.namespace, rb.parameters.get("service", ""),
-                            str(rb.parameters.get("port", "") or ""))
+    name, port = rb.parameters.get("service", ""), str(rb.parameters.get("port", "") or "")
+    ports = ports_from_rules(node_view(rb), rb.namespace, name, port)
+    if ports.empty and KUBE_PROXY_RULES.name not in rb.missing_evidence:
+        _once(rb, IN_SCOPE, "service ports", "the node's kube-proxy rules name no service port in scope, and "
+              "without a cluster source nothing else says which should exist")
+    return ports
 
 
 def addresses(rb) -> pd.DataFrame | None:

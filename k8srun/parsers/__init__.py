@@ -35,6 +35,11 @@ connect-probe       ``python -m k8srun.probes.connect`` (one TCP/  :mod:`.connec
                     UDP connection, its L7 request)
 ==================  =============================================  ==========================
 
+Not in ``PARSERS`` either: :mod:`.kube_proxy`, a *view* of ``iptables-save``
+text rather than a command's rows — kube-proxy's proxy mode and its service
+paths (KUBE-SERVICES → KUBE-SVC → KUBE-SEP → DNAT, orphaned service chains
+included), read by the service-routing runbook.
+
 Not in ``PARSERS``: :mod:`.ip_route_get` (``ip -j route get DEST``). Its
 answer is stdout, stderr and exit code together — exit 2 with the kernel's
 "Network is unreachable" on stderr and nothing on stdout means *no route*,
