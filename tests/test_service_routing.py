@@ -349,6 +349,7 @@ def test_own_topology_healthy_then_stale_then_without_portal(own_node, tmp_path)
     assert by_subject(healthy) == {"service shop/idle:http": {"SVC-001"}}  # no pod: REJECT on the node, consistent
     paths = svc.paths(healthy)
     assert set(paths.loc[paths["subject"] == "service shop/cart:https", "status"]) == {"ok"}
+    assert set(paths.loc[paths["subject"] == "service shop/cart:https", "node_port"]) == {NODE_PORT}
     assert set(paths.loc[paths["subject"] == "service shop/idle:http", "status"]) == {"rejected"}
 
     moved = {"cart-0": CART_PODS["cart-0"], "cart-1": "10.250.2.9"}  # cart-1 replaced; the rules were not

@@ -30,6 +30,10 @@ reason, never OK. The other mode's code does not apply and reads OK with a
 read, so no IPVS server can be missing), SVC-003/004 on an IPVS node (the
 virtual servers are the rules there, SVC-006 checks them).
 
+The node's NodePort for each port (``KUBE-NODEPORTS`` → ``KUBE-EXT``) is
+shown in the paths table (``node_port``), not judged: its traffic takes the
+same KUBE-SVC chain, so the ClusterIP's verdict covers it.
+
 How each code decides (one finding per service port, ``subject`` =
 ``service NS/NAME:PORT`` — the port's name, or its number when unnamed):
 
@@ -174,8 +178,8 @@ PORT_COLUMNS = ["subject", "namespace", "service", "type", "cluster_ip", "port_n
 POD_PORT_COLUMNS = ["subject", "pod", "pod_ip", "node", "ready", "target_port", "resolves_to", "declared_by", "note"]
 ADDRESS_COLUMNS = ["namespace", "service", "port_name", "ip", "port", "protocol", "ready", "pod", "node", "from"]
 PROXY_POD_COLUMNS = ["namespace", "name", "node", "status", "ready", "restarts", "healthy"]
-PATH_COLUMNS = ["subject", "cluster_ip", "port", "protocol", "svc_chain", "sep_chain", "share", "backend", "status",
-                "why"]
+PATH_COLUMNS = ["subject", "cluster_ip", "port", "protocol", "node_port", "svc_chain", "sep_chain", "share", "backend",
+                "status", "why"]
 CONNTRACK_COLUMNS = ["subject", "protocol", "state", "src", "sport", "dst", "dport", "reply_src", "reply_sport",
                      "verdict"]
 #: path status -> (colour, meaning) for the table and the diagram
@@ -446,13 +450,15 @@ def service_paths(ports: pd.DataFrame, view: pd.DataFrame, addresses: pd.DataFra
 
     def add(port, status, why, svc_chain=None, sep_chain=None, share=None, backend=""):
         rows.append({"subject": port.subject, "cluster_ip": port.cluster_ip, "port": port.port,
-                     "protocol": port.protocol, "svc_chain": svc_chain, "sep_chain": sep_chain, "share": share,
-                     "backend": backend, "status": status, "why": why})
+                     "protocol": port.protocol, "node_port": node_port, "svc_chain": svc_chain,
+                     "sep_chain": sep_chain, "share": share, "backend": backend, "status": status, "why": why})
 
     for port in ports.itertuples(index=False):
         if not port.cluster_ip or port.cluster_ip == "None":
             continue
         rules = _rules_of(view, port)
+        node_ports = rules["node_port"].dropna()
+        node_port = int(node_ports.iloc[0]) if len(node_ports) else None
         mine = addresses_of(addresses, port) if addresses is not None else None
         ready = {_backend(a.ip, a.port) for a in mine.itertuples() if a.ready} if mine is not None else set()
         known = {_backend(a.ip, a.port) for a in mine.itertuples()} if mine is not None else set()
