@@ -344,13 +344,15 @@ def test_own_topology_healthy_then_stale_then_without_portal(own_node, tmp_path)
     cart = view[view["service"] == "shop/cart:https"]
     assert set(cart["node_port"]) == {NODE_PORT} and sorted(cart["backend_ip"]) == sorted(CART_PODS.values())
 
-    healthy = joined(_snapshot(tmp_path / "ok", CART_PODS))
-    assert not codes(healthy) - {"SVC-001"}
-    assert by_subject(healthy) == {"service shop/idle:http": {"SVC-001"}}  # no pod: REJECT on the node, consistent
+    healthy = joined(_snapshot(tmp_path / "ok", CART_PODS), service="cart")
+    assert not healthy.findings and set(statuses(healthy).values()) == {"OK"}
     paths = svc.paths(healthy)
-    assert set(paths.loc[paths["subject"] == "service shop/cart:https", "status"]) == {"ok"}
-    assert set(paths.loc[paths["subject"] == "service shop/cart:https", "node_port"]) == {NODE_PORT}
-    assert set(paths.loc[paths["subject"] == "service shop/idle:http", "status"]) == {"rejected"}
+    assert set(paths["status"]) == {"ok"} and set(paths["node_port"]) == {NODE_PORT}
+    assert sorted(paths["backend"]) == sorted(f"{ip}:{CART_TARGET}" for ip in CART_PODS.values())
+    # idle has no pod: SVC-001, and the node's REJECT is kube-proxy's right answer to that (no SVC-003/004)
+    idle = joined(tmp_path / "ok", service="idle")
+    assert by_subject(idle) == {"service shop/idle:http": {"SVC-001"}}
+    assert set(svc.paths(idle)["status"]) == {"rejected"}
 
     moved = {"cart-0": CART_PODS["cart-0"], "cart-1": "10.250.2.9"}  # cart-1 replaced; the rules were not
     stale = joined(_snapshot(tmp_path / "moved", moved), service="cart")
