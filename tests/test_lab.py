@@ -149,6 +149,34 @@ def vxlan_blocked_symptom():
     return node_code == 0 and pod_code != 0 and bool(dropped) and int(dropped[0].split()[0]) > 0, out + counters
 
 
+def firewall_host_unreachable_symptom():
+    code, out = probe(LAB.pod_a.netns, "nc", "-vz", "-w", "1", LAB.web_http.cluster_ip, "80")
+    route_code, route = probe(LAB.pod_a.netns, "ip", "route", "get", LAB.pod_b.ip)
+    return code != 0 and "No route to host" in out and route_code == 0, out + route
+
+
+def firewall_l7_symptom():
+    url = f"http://{LAB.pod_b.ip}:{LAB.http_port}"  # web-b, behind node-b's filter
+    curl = ("curl", "-sS", "--noproxy", "*", "--connect-timeout", "1", "--max-time", "2")
+    root_code, root = probe(LAB.pod_a.netns, *curl, f"{url}/")
+    admin_code, admin = probe(LAB.pod_a.netns, *curl, f"{url}{LAB.l7_blocked_path}")
+    return root_code == 0 and admin_code == 56 and "Connection reset by peer" in admin, root + admin
+
+
+def node_unreachable_symptom():
+    ping_code, ping = probe(LAB.node_a.netns, "ping", "-n", "-c", "1", "-W", "1", LAB.node_b.ip)
+    tcp_code, tcp = probe(LAB.node_a.netns, "nc", "-vz", "-w", "1", LAB.node_b.ip, "10250")
+    # healthy: nothing listens on node-b's 10250, so the node answers with a RST (refused)
+    return ping_code != 0 and " 0 received" in ping and tcp_code != 0 and "timed out" in tcp, ping + tcp
+
+
+def vxlan_fdb_missing_symptom():
+    node_code, _ = probe(LAB.node_a.netns, "ping", "-n", "-c", "1", "-W", "1", LAB.node_b.ip)
+    pod_code, out = probe(LAB.pod_a.netns, "ping", "-n", "-c", "1", "-W", "1", LAB.pod_b.ip)
+    _, fdb = probe(LAB.node_a.netns, "bridge", "fdb", "show", "dev", LAB.node_a.vxlan)
+    return node_code == 0 and pod_code != 0 and LAB.node_b.vxlan_mac not in fdb, out + fdb
+
+
 def tls_symptom(reason: str):
     def tls_fault():
         code, out = tls_verify()
@@ -172,6 +200,10 @@ SYMPTOMS = {
     "tls-wrong-san": tls_symptom("hostname mismatch"),
     "tls-unknown-ca": tls_symptom("unable to get local issuer certificate"),
     "pod-mtu": pod_mtu_symptom,
+    "firewall-host-unreachable": firewall_host_unreachable_symptom,
+    "firewall-l7": firewall_l7_symptom,
+    "node-unreachable": node_unreachable_symptom,
+    "vxlan-fdb-missing": vxlan_fdb_missing_symptom,
 }
 
 

@@ -52,6 +52,18 @@ and that disagreement is what the runbooks find):
   with the ready plugin's ``Still waiting on`` lines. Each node's kube-proxy
   then writes the REJECT rules for a service port without endpoints (see
   :func:`k8srun.lab.topology.kube_proxy_filter_rules`).
+* ``node-unreachable`` (the router drops everything between the node
+  subnets; the API server runs on node-a): node-b's kubelet cannot post its
+  status, so the node lifecycle controller sets node-b's conditions
+  ``Unknown`` (``NodeStatusUnknown``, "Kubelet stopped posting node
+  status."), adds the ``node.kubernetes.io/unreachable`` NoSchedule/NoExecute
+  taints, records a ``NodeNotReady`` event and marks node-b's pods' ``Ready``
+  condition False (their container statuses stay as the kubelet last
+  reported them): web-b and CoreDNS become not-ready endpoints, the agents'
+  DaemonSets count one ready pod. The snapshot is the state within the pods'
+  300 s ``unreachable`` toleration (no evictions yet); node-a's kube-proxy
+  follows the Endpoints, node-b's keeps its rules
+  (``k8srun.lab.faults.kube_proxy_tables``).
 * ``svc-stale-endpoint`` / ``svc-no-dnat``: unchanged — the Endpoints list the
   live pods; node-a's rules are the stale / missing part.
 
@@ -92,7 +104,10 @@ COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.1"
 WEB_IMAGE = "docker.io/library/python:3.12-slim"
 FLANNEL_IMAGE = "docker.io/flannel/flannel:v0.25.6"
 #: the faults that change what the API says (see the module doc)
-API_FAULTS = ("dns-down",)
+API_FAULTS = ("dns-down", "node-unreachable")
+#: what the node lifecycle controller writes on a node whose kubelet stopped posting status
+NODE_UNKNOWN = ("NodeStatusUnknown", "Kubelet stopped posting node status.")
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 READINESS_503 = "Readiness probe failed: HTTP probe failed with statuscode: 503"
 #: files of a namespace folder, and of the bundle root, written even when empty
 NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
@@ -209,8 +224,14 @@ def _http_probe(path: str, port: int | str, *, period: int = 10, failure: int = 
 
 # ---------------------------------------------------------------- nodes and pods
 
-def _nodes(b: _Builder, lab: Lab) -> list[dict]:
+def _unreachable_nodes(lab: Lab, faults: tuple[str, ...]) -> tuple[str, ...]:
+    """Names of the nodes the API server has lost (``node-unreachable``: node-b, cut off from node-a's API)."""
+    return (lab.node_b.name,) if "node-unreachable" in faults else ()
+
+
+def _nodes(b: _Builder, lab: Lab, faults: tuple[str, ...] = ()) -> list[dict]:
     nodes = []
+    lost = _unreachable_nodes(lab, faults)
     for node in lab.nodes:
         labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
                   "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux"}
@@ -253,7 +274,28 @@ def _nodes(b: _Builder, lab: Lab) -> list[dict]:
                              "containerRuntimeVersion": "containerd://1.7.22", "kubeletVersion": K8S_VERSION,
                              "kubeProxyVersion": K8S_VERSION, "operatingSystem": "linux", "architecture": "amd64"},
             }})
+        if node.name in lost:
+            _lose_node(nodes[-1], b.created)
     return nodes
+
+
+def _lose_node(obj: dict, at: str) -> None:
+    """What the node lifecycle controller does when a kubelet stops posting status: Unknown, unreachable taints."""
+    reason, message = NODE_UNKNOWN
+    for cond in obj["status"]["conditions"]:
+        if cond["type"] != "NetworkUnavailable":
+            cond.update(status="Unknown", reason=reason, message=message, lastTransitionTime=at)
+    obj["spec"]["taints"] = [{"key": UNREACHABLE_TAINT, "effect": "NoSchedule", "timeAdded": at},
+                             {"key": UNREACHABLE_TAINT, "effect": "NoExecute", "timeAdded": at}]
+
+
+def _mark_not_ready(pod: dict, at: str) -> None:
+    """The controller's MarkPodsNotReady: the pod's Ready condition False (the kubelet's last statuses stay)."""
+    for cond in pod["status"]["conditions"]:
+        if cond["type"] == "Ready":
+            cond.update(status="False", lastTransitionTime=at)
+            cond.pop("reason", None)
+            cond.pop("message", None)
 
 
 def _pod(b: _Builder, name: str, namespace: str, labels: dict, containers: list[dict], *, node: str, host_ip: str,
@@ -343,6 +385,8 @@ def _pods_and_workloads(b: _Builder, lab: Lab, faults: tuple[str, ...]) -> dict[
     # CoreDNS: Deployment -> ReplicaSet -> the one pod, on the DNS pod's node and address
     dns = lab.dns_pod
     dns_ready = "dns-down" not in faults
+    lost = _unreachable_nodes(lab, faults)
+    dns_available = dns_ready and dns.node.name not in lost
     labels = {"k8s-app": "kube-dns"}
     coredns = _container("coredns", COREDNS_IMAGE,
                          [_port("dns", 53, "UDP"), _port("dns-tcp", 53), _port("metrics", 9153)],
@@ -361,12 +405,12 @@ def _pods_and_workloads(b: _Builder, lab: Lab, faults: tuple[str, ...]) -> dict[
                  "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
                  "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600},
         "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
-                   **({"readyReplicas": 1, "availableReplicas": 1} if dns_ready else {"unavailableReplicas": 1}),
+                   **({"readyReplicas": 1, "availableReplicas": 1} if dns_available else {"unavailableReplicas": 1}),
                    "conditions": [
-                       {"type": "Available", "status": "True" if dns_ready else "False", "lastUpdateTime": b.created,
-                        "lastTransitionTime": b.created,
-                        "reason": "MinimumReplicasAvailable" if dns_ready else "MinimumReplicasUnavailable",
-                        "message": "Deployment has minimum availability." if dns_ready
+                       {"type": "Available", "status": "True" if dns_available else "False",
+                        "lastUpdateTime": b.created, "lastTransitionTime": b.created,
+                        "reason": "MinimumReplicasAvailable" if dns_available else "MinimumReplicasUnavailable",
+                        "message": "Deployment has minimum availability." if dns_available
                         else "Deployment does not have minimum availability."},
                        {"type": "Progressing", "status": "True", "lastUpdateTime": b.created,
                         "lastTransitionTime": b.created, "reason": "NewReplicaSetAvailable",
@@ -384,7 +428,7 @@ def _pods_and_workloads(b: _Builder, lab: Lab, faults: tuple[str, ...]) -> dict[
         "spec": {"replicas": 1, "selector": {"matchLabels": {**labels, "pod-template-hash": rs_hash}},
                  "template": deployment["spec"]["template"]},
         "status": {"replicas": 1, "fullyLabeledReplicas": 1,
-                   **({"readyReplicas": 1, "availableReplicas": 1} if dns_ready else {}), "observedGeneration": 1}}
+                   **({"readyReplicas": 1, "availableReplicas": 1} if dns_available else {}), "observedGeneration": 1}}
     out["deployments"].append(deployment)
     out["replicasets"].append(replicaset)
     out["pods"].append(_pod(b, coredns_pod_name(lab), "kube-system", {**labels, "pod-template-hash": rs_hash},
@@ -403,7 +447,7 @@ def _pods_and_workloads(b: _Builder, lab: Lab, faults: tuple[str, ...]) -> dict[
                     args=["--ip-masq", "--kube-subnet-mgr"])),
     )
     for namespace, name, agent_labels, container in agents:
-        ds = _daemonset(b, name, namespace, agent_labels, container, len(lab.nodes), len(lab.nodes))
+        ds = _daemonset(b, name, namespace, agent_labels, container, len(lab.nodes), len(lab.nodes) - len(lost))
         out["daemonsets"].append(ds)
         revision = _suffix("ds", name, length=10)
         for node in lab.nodes:
@@ -414,6 +458,9 @@ def _pods_and_workloads(b: _Builder, lab: Lab, faults: tuple[str, ...]) -> dict[
                                     owner=_owner("DaemonSet", ds), generate_name=f"{name}-", host_network=True,
                                     priority_class="system-node-critical",
                                     service_account="flannel" if namespace == "kube-flannel" else name))
+    for pod in out["pods"]:
+        if pod["spec"]["nodeName"] in lost:
+            _mark_not_ready(pod, b.created)
     return out
 
 
@@ -547,6 +594,16 @@ def _services(b: _Builder, lab: Lab, pods: list[dict]) -> dict[str, list[dict]]:
 
 def _events(b: _Builder, lab: Lab, faults: tuple[str, ...], pods: list[dict], now: dt.datetime) -> list[dict]:
     events = []
+    for name in _unreachable_nodes(lab, faults):
+        events.append({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": b.meta("Event", f"{name}.{_hex('event', name, 'NodeNotReady', length=16)}", "default",
+                               creationTimestamp=_time(now)),
+            "involvedObject": {"kind": "Node", "name": name, "uid": _uid("Node", "", name), "apiVersion": "v1"},
+            "reason": "NodeNotReady", "message": f"Node {name} status is now: NodeNotReady",
+            "source": {"component": "node-controller"}, "firstTimestamp": _time(now), "lastTimestamp": _time(now),
+            "count": 1, "type": "Normal", "eventTime": None, "reportingComponent": "node-controller",
+            "reportingInstance": ""})
     if "dns-down" in faults:
         pod = next(p for p in pods if p["metadata"]["name"] == coredns_pod_name(lab))
         meta = pod["metadata"]
@@ -577,7 +634,7 @@ def cluster_objects(lab: Lab = LAB, faults: Iterable[str] = (), *, created_at: d
     b = _Builder(created_at)
     namespaces = ("default", "kube-system", "kube-flannel")
     objects: dict[str, list[dict]] = {
-        "nodes": _nodes(b, lab),
+        "nodes": _nodes(b, lab, faults),
         "namespaces": [{"apiVersion": "v1", "kind": "Namespace",
                         "metadata": b.meta("Namespace", ns, labels={"kubernetes.io/metadata.name": ns}),
                         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}} for ns in namespaces],

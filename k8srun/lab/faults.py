@@ -21,7 +21,53 @@ name                    finding   where         what is broken
 ``tls-wrong-san``       TLS-004   k8l-pod-b     certificate only for wrong.default.svc...
 ``tls-unknown-ca``      TLS-003   k8l-pod-b     certificate signed by a CA nobody trusts
 ``pod-mtu``             MTU-002   k8l-node-a    pod-a's veth pair MTU 1500 (the overlay carries 1450)
+``firewall-host-        FW-003    k8l-node-a    filter FORWARD: REJECT tcp dport 8080 with
+unreachable``                                   icmp-host-unreachable ("No route to host")
+``firewall-l7``         FW-002    k8l-node-b    filter FORWARD: string match "GET /admin" on tcp
+                                                dport 8080 -> REJECT tcp-reset (``/`` works)
+``node-unreachable``    NET-001   k8l-router    filter FORWARD: DROP node-a subnet <-> node-b
+                                                subnet (both ways); node-b NotReady (Unknown)
+``vxlan-fdb-missing``   NET-003   k8l-node-a    FDB entry for node-b's VTEP MAC removed from
+                                                k8l-na-vxlan: encapsulated frames never leave
 ======================  ========  ============  ==============================================
+
+The four last faults, in detail:
+
+* ``firewall-host-unreachable``: ``-A FORWARD -p tcp -m tcp --dport 8080 -j
+  REJECT --reject-with icmp-host-unreachable`` on node-a, so a connect from
+  pod-a to web (or a backend) fails with ``EHOSTUNREACH`` ("No route to
+  host") although ``ip route get`` on pod-a and node-a has a route.
+* ``firewall-l7``: a real layer-7 filter with xt_string: ``-p tcp --dport
+  8080 -m string --string "GET /admin" --algo bm -j REJECT --reject-with
+  tcp-reset`` in node-b's FORWARD, on the way to web-b. The TCP handshake
+  passes (no payload), ``GET /`` passes; the segment carrying ``GET /admin``
+  is dropped and the client gets a RST after it sent the request
+  ("Connection reset by peer"). Every web pod serves ``/admin``
+  (``LAB.l7_blocked_path``) with 200 when the fault is not applied. Probe
+  web-b directly (``http://10.244.2.10:8080/admin``) for a deterministic
+  symptom: through the ClusterIP only the requests kube-proxy sends to web-b
+  cross the filter (web-a is on node-a). The rule is on node-b, not on
+  node-a's FORWARD, because there the flow is already DNATed and the kernel
+  sends the RST from the backend's address (10.244.2.10:8080), not un-DNATed
+  to the ClusterIP, so a client of the ClusterIP would ignore it and time
+  out; node-b's RST is a plain reply that node-a's conntrack un-NATs.
+* ``node-unreachable``: the underlay drops everything between the node
+  subnets, as a network ACL / security group or a dead link does: two DROP
+  rules in the router's FORWARD (``-i k8l-rt-a -o k8l-rt-b`` and back), so
+  every probe between the nodes (ping, TCP, the VXLAN UDP) times out, in
+  both directions. It is the one fault of these visible in the API: node-b's
+  kubelet cannot post status to the API server on node-a, so node-b is
+  ``Ready=Unknown`` (``NodeStatusUnknown``) with the ``unreachable`` taints,
+  its pods are marked not ready (kube-dns and web-b become not-ready
+  endpoints) and node-a's kube-proxy drops them from its rules (node-b's
+  kube-proxy cannot hear the API and keeps its old ones) — the state within
+  the 300 s toleration, before evictions.
+* ``vxlan-fdb-missing``: node-a's ``bridge fdb`` entry ``<node-b VTEP MAC>
+  dst 192.168.20.2`` on ``k8l-na-vxlan`` is deleted (as when flanneld fails to
+  program a new peer). The route to 10.244.2.0/24 via the VXLAN device and
+  the neighbour entry stay, node-to-node traffic and UDP 8472 are fine, but
+  the device has no underlay destination for node-b's VTEP and drops every
+  frame: no encapsulated packet leaves node-a.
 
 Faults that rewrite the same artefact are rendered from the set of applied
 faults (resolv.conf, the nodes' kube-proxy rules, the API snapshot of
@@ -31,7 +77,7 @@ one server certificate, so only one at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -114,23 +160,59 @@ def firewall_rule(fault: str, lab: Lab = LAB) -> tuple[str, str, list[str]]:
     if fault == "vxlan-blocked":
         return lab.node_b.netns, "INPUT", ["-p", "udp", "-m", "udp", "--dport", str(lab.vxlan_port), *comment,
                                            "-j", "DROP"]
+    if fault == "firewall-host-unreachable":
+        return lab.node_a.netns, "FORWARD", ["-p", "tcp", "-m", "tcp", "--dport", str(lab.http_port), *comment,
+                                             "-j", "REJECT", "--reject-with", "icmp-host-unreachable"]
+    if fault == "firewall-l7":  # on node-b: see the module doc for why not node-a
+        return lab.node_b.netns, "FORWARD", ["-p", "tcp", "-m", "tcp", "--dport", str(lab.http_port),
+                                             "-m", "string", "--string", l7_request(lab), "--algo", "bm", *comment,
+                                             "-j", "REJECT", "--reject-with", "tcp-reset"]
     raise LabError(f"{fault} is not a firewall fault")
+
+
+def l7_request(lab: Lab = LAB) -> str:
+    """The request line prefix fault ``firewall-l7`` matches: ``GET /admin``."""
+    return f"GET {lab.l7_blocked_path}"
+
+
+def firewall_rules(fault: str, lab: Lab = LAB) -> list[tuple[str, str, list[str]]]:
+    """Every (namespace, chain, rule spec) of an iptables fault (``node-unreachable`` has two)."""
+    if fault == "node-unreachable":
+        comment = ["-m", "comment", "--comment", FIREWALL_COMMENT.format(fault=fault)]
+        a, b = lab.node_a.router_link, lab.node_b.router_link
+        return [(lab.router, "FORWARD", ["-i", inbound, "-o", outbound, *comment, "-j", "DROP"])
+                for inbound, outbound in ((a, b), (b, a))]
+    return [firewall_rule(fault, lab)]
 
 
 def _insert_rule(fault: str) -> Callable[[FaultContext], None]:
     def insert(ctx: FaultContext) -> None:
-        netns, chain, spec = firewall_rule(fault, ctx.lab)
-        if run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode != 0:
-            run(in_netns(netns, ["iptables", "-w", "2", "-I", chain, "1", *spec]))
+        for netns, chain, spec in firewall_rules(fault, ctx.lab):
+            if run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode != 0:
+                run(in_netns(netns, ["iptables", "-w", "2", "-I", chain, "1", *spec]))
     return insert
 
 
 def _delete_rule(fault: str) -> Callable[[FaultContext], None]:
     def delete(ctx: FaultContext) -> None:
-        netns, chain, spec = firewall_rule(fault, ctx.lab)
-        while run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode == 0:
-            run(in_netns(netns, ["iptables", "-w", "2", "-D", chain, *spec]))
+        for netns, chain, spec in firewall_rules(fault, ctx.lab):
+            while run(in_netns(netns, ["iptables", "-w", "2", "-C", chain, *spec]), check=False).returncode == 0:
+                run(in_netns(netns, ["iptables", "-w", "2", "-D", chain, *spec]))
     return delete
+
+
+def _node_outage(cut: bool) -> Callable[[FaultContext], None]:
+    """node-unreachable: the router's DROP rules, then each node's kube-proxy from what it can see."""
+    def apply(ctx: FaultContext) -> None:
+        (_insert_rule if cut else _delete_rule)("node-unreachable")(ctx)
+        render_kube_proxy(ctx)
+    return apply
+
+
+def _vtep_fdb(present: bool) -> Callable[[FaultContext], None]:
+    def set_fdb(ctx: FaultContext) -> None:
+        (topology.add_vtep_fdb if present else topology.delete_vtep_fdb)(ctx.lab.node_a, ctx.lab)
+    return set_fdb
 
 
 def _stop_dns(ctx: FaultContext) -> None:
@@ -163,15 +245,36 @@ def no_ready_endpoints(lab: Lab, faults: list[str] | tuple[str, ...]) -> tuple[t
     return ()
 
 
+def unreachable_node_ips(lab: Lab, faults: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Pod IPs the API marks not ready because their node is unreachable (``node-unreachable``: node-b's pods)."""
+    if "node-unreachable" in faults:
+        return frozenset(pod.ip for pod in lab.pods if pod.node == lab.node_b)
+    return frozenset()
+
+
+def _without_endpoints(lab: Lab, gone: frozenset[str]) -> Lab:
+    """``lab`` with the endpoint IPs in ``gone`` removed from every service port."""
+    return replace(lab, services=tuple(replace(s, endpoint_ips=tuple(ip for ip in s.endpoint_ips if ip not in gone))
+                                       for s in lab.services))
+
+
 def kube_proxy_tables(lab: Lab, faults: list[str] | tuple[str, ...], node: topology.Node) -> tuple[str, str]:
     """(nat, filter) iptables-restore input for ``node``'s kube-proxy under ``faults``.
 
     Every node's kube-proxy sees the same Endpoints (a service port with no
     ready endpoint gets REJECT rules on both nodes); the service faults live
-    in node-a's rules only.
+    in node-a's rules only. Under ``node-unreachable`` node-a's kube-proxy
+    drops node-b's pods (not ready now) and node-b's, cut off from the API
+    server on node-a, keeps the rules it had.
     """
     no_endpoints = no_ready_endpoints(lab, faults)
     on_a = node == lab.node_a
+    gone = unreachable_node_ips(lab, faults) if on_a else frozenset()
+    if gone:
+        lab = _without_endpoints(lab, gone)
+        no_endpoints = tuple(s for s in lab.services if not s.endpoint_ips
+                             or any((s.namespace, s.name, s.port_name) == (n.namespace, n.name, n.port_name)
+                                    for n in no_endpoints))
     without = lab.web_http if on_a and "svc-no-dnat" in faults else None
     stale = (lab.web_http, lab.pod_b.ip, lab.dead_pod_ip) if on_a and "svc-stale-endpoint" in faults else None
     return (topology.kube_proxy_rules(lab, without_service=without, stale_endpoint=stale, no_endpoints=no_endpoints),
@@ -263,6 +366,30 @@ def _faults() -> dict[str, Fault]:
               f"(mtu = {lab.pod_mtu})' from node-a {lab.node_a.bridge_ip}; node-a's bridge {lab.node_a.bridge} "
               f"follows its port to {lab.node_mtu}",
               _pod_veth_mtu(lab.node_mtu), _pod_veth_mtu(None)),
+        Fault("firewall-host-unreachable", "FW-003", lab.node_a.netns,
+              f"iptables filter FORWARD on node-a REJECTs tcp dport {lab.http_port} with icmp-host-unreachable",
+              f"curl http://{web.cluster_ip}/ from pod-a: 'No route to host', yet `ip route get {lab.pod_b.ip}` "
+              "has a route",
+              _insert_rule("firewall-host-unreachable"), _delete_rule("firewall-host-unreachable")),
+        Fault("firewall-l7", "FW-002", lab.node_a.netns,
+              f"iptables filter FORWARD on node-b matches the string '{l7_request(lab)}' on tcp dport "
+              f"{lab.http_port} and REJECTs it with a TCP reset (a layer-7 filter in front of web-b)",
+              f"curl http://{lab.pod_b.ip}:{lab.http_port}/ from pod-a works; curl "
+              f"http://{lab.pod_b.ip}:{lab.http_port}{lab.l7_blocked_path}: 'Connection reset by peer' after the "
+              "request was sent (through the ClusterIP: the requests that go to web-b)",
+              _insert_rule("firewall-l7"), _delete_rule("firewall-l7")),
+        Fault("node-unreachable", "NET-001", lab.router,
+              f"the router DROPs everything between node-a's and node-b's subnets ({lab.node_a.router_link} <-> "
+              f"{lab.node_b.router_link}), as a network ACL or a dead link does; the API marks node-b NotReady "
+              "(Unknown) and its pods not ready",
+              f"from node-a, ping {lab.node_b.ip} and TCP to it time out; pod-a cannot reach {lab.pod_b.ip}",
+              _node_outage(True), _node_outage(False)),
+        Fault("vxlan-fdb-missing", "NET-003", lab.node_a.netns,
+              f"node-a's VXLAN device {lab.node_a.vxlan} has no FDB entry for node-b's VTEP "
+              f"({lab.node_b.vxlan_mac} dst {lab.node_b.ip}): flanneld did not program the peer",
+              f"node-a reaches {lab.node_b.ip} (and udp/{lab.vxlan_port}), the route to {lab.node_b.pod_cidr} is "
+              f"there, but pod-a cannot reach {lab.pod_b.ip}: no encapsulated packet leaves node-a",
+              _vtep_fdb(False), _vtep_fdb(True)),
     ]
     return {fault.name: fault for fault in listed}
 

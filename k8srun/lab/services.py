@@ -12,7 +12,9 @@ name        namespace    command                                            list
 ==========  ===========  =================================================  ==========
 
 Each HTTP backend serves ``/`` as one line, ``<pod name> <pod ip>``, so a
-client can tell which backend answered through the ClusterIP.
+client can tell which backend answered through the ClusterIP, and
+``LAB.l7_blocked_path`` (``/admin``) as ``admin <pod name> <pod ip>`` (the
+page fault ``firewall-l7`` filters).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def _command(name: str, state_dir: Path, lab: Lab) -> tuple[str, list[str], str,
         docroot = state_dir / f"www-{pod.name}"
         docroot.mkdir(exist_ok=True)
         (docroot / "index.html").write_text(backend_banner(pod.name, pod.ip) + "\n")
+        # a page the layer-7 fault (firewall-l7) filters: 200 on the healthy lab
+        (docroot / lab.l7_blocked_path.strip("/")).write_text(f"admin {backend_banner(pod.name, pod.ip)}\n")
         return pod.netns, [sys.executable, "-m", "http.server", str(lab.http_port), "--bind", "0.0.0.0",
                            "--directory", str(docroot)], "tcp", lab.http_port
     if name == "dns":

@@ -114,6 +114,7 @@ class Lab:
     tls_port: int
     dead_pod_ip: str     # in node-b's pod CIDR, never assigned (stale endpoint fault)
     service_cidr: str = "10.96.0.0/12"   # ClusterIPs; routed to the router like a node's default route
+    l7_blocked_path: str = "/admin"      # served by every web pod; fault firewall-l7 resets requests for it
 
     @property
     def node_a(self) -> Node:
@@ -276,8 +277,7 @@ def create_links(lab: Lab = LAB) -> None:
         add_pod_route(node, lab)
         _ip(node.netns, "neigh", "replace", peer.vxlan_ip, "lladdr", peer.vxlan_mac, "dev", node.vxlan,
             "nud", "permanent")
-        run(in_netns(node.netns, ["bridge", "fdb", "append", peer.vxlan_mac, "dev", node.vxlan,
-                                  "dst", peer.ip]))
+        add_vtep_fdb(node, lab)
 
 
 def pod_route(node: Node, lab: Lab = LAB) -> list[str]:
@@ -294,6 +294,36 @@ def add_pod_route(node: Node, lab: Lab = LAB) -> None:
 def delete_pod_route(node: Node, lab: Lab = LAB) -> None:
     """Remove the route on ``node`` to the peer's pod CIDR, if present."""
     run(["ip", "-n", node.netns, "route", "del", *pod_route(node, lab)], check=False)
+
+
+def vtep_fdb(node: Node, lab: Lab = LAB) -> list[str]:
+    """The FDB entry on ``node``'s VXLAN device for the peer's VTEP, as ``bridge fdb`` arguments.
+
+    flanneld writes exactly this per remote node (MAC of the peer's flannel.1,
+    ``dst`` its public IP); without it the device has nowhere to send the
+    encapsulated frame and drops it (``nolearning``, no all-zero default entry).
+    """
+    peer = lab.peer(node)
+    return [peer.vxlan_mac, "dev", node.vxlan, "dst", peer.ip]
+
+
+def has_vtep_fdb(node: Node, lab: Lab = LAB) -> bool:
+    """Whether ``node``'s VXLAN device has the FDB entry for the peer's VTEP."""
+    peer = lab.peer(node)
+    shown = run(in_netns(node.netns, ["bridge", "fdb", "show", "dev", node.vxlan])).stdout
+    return any(line.split()[:1] == [peer.vxlan_mac] and f"dst {peer.ip}" in line for line in shown.splitlines())
+
+
+def add_vtep_fdb(node: Node, lab: Lab = LAB) -> None:
+    """Install (or restore) the FDB entry for the peer's VTEP, if missing."""
+    if not has_vtep_fdb(node, lab):
+        run(in_netns(node.netns, ["bridge", "fdb", "append", *vtep_fdb(node, lab)]))
+
+
+def delete_vtep_fdb(node: Node, lab: Lab = LAB) -> None:
+    """Remove the FDB entry for the peer's VTEP, if present."""
+    if has_vtep_fdb(node, lab):
+        run(in_netns(node.netns, ["bridge", "fdb", "del", *vtep_fdb(node, lab)]))
 
 
 def delete_namespaces(lab: Lab = LAB) -> None:
