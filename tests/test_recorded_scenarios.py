@@ -3,7 +3,8 @@
 For every recipe in ``tools/scenarios/`` that declares ``RECORD``, the
 scenario's ``k8srun.json`` ``recorded`` section must name the same runbook,
 faults and parameters; every command id it lists must have its raw output
-(``hosts/<host>/<id>.txt`` + ``.json``) and nothing else may lie there; and
+(``hosts/<host>/<id>.txt`` + ``.json``) and nothing else may lie there (other
+than the outputs of another place the run read, a ``*_target`` parameter); and
 replaying it must ask exactly those commands and give exactly the recorded
 findings. A recording made before a command id changed fails here, not in
 a user's report. The netns test records ``routing-sysctl`` afresh from the
@@ -47,6 +48,14 @@ def recorded_section(folder: Path) -> dict:
     return json.loads((folder / "k8srun.json").read_text(encoding="utf-8"))["recorded"]
 
 
+def recorded_hosts(recorded: dict) -> dict[str, str]:
+    """host folder -> target spec: the run's target, and any other place it read (a ``*_target`` parameter such as
+    the firewall runbook's ``rules_target``, whose commands run in a second session on that target)."""
+    specs = [recorded["target"], *(value for name, value in recorded["parameters"].items()
+                                   if name.endswith("_target") and value)]
+    return {host_dir(spec): spec for spec in specs}
+
+
 def replayed_codes(runbook: str, source: str) -> tuple[list[str], list[str]]:
     """(sorted finding codes, sorted command ids asked) of a replay."""
     rb = diagnose_runbook(runbook, source=source)
@@ -74,7 +83,13 @@ def test_recorded_section_matches_the_recipe(name):
 def test_every_recorded_command_has_its_output_and_nothing_else_lies_there(name):
     folder, recorded = scenarios_dir() / name, recorded_section(scenarios_dir() / name)
     hosts = folder / "hosts"
-    assert [p.name for p in hosts.iterdir()] == [host_dir(recorded["target"])]
+    others = recorded_hosts(recorded)
+    assert sorted(p.name for p in hosts.iterdir()) == sorted(others)
+    others.pop(host_dir(recorded["target"]))
+    for name_, spec in others.items():  # another place read: each output with its argv, run there
+        files = sorted((hosts / name_).iterdir())
+        assert files and sorted({p.stem for p in files}) == sorted({p.stem for p in files if p.suffix == ".json"})
+        assert all(json.loads(p.read_text(encoding="utf-8"))["target"] == spec for p in files if p.suffix == ".json")
     host = hosts / host_dir(recorded["target"])
     for command_id in recorded["commands"]:
         assert (host / f"{command_id}.txt").is_file(), command_id
