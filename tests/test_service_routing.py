@@ -445,3 +445,24 @@ def test_endpoint_addresses_come_from_the_endpointslices_when_there_are_some():
                       {"addresses": ["10.1.0.2"]}],  # no conditions: ready (the API's meaning of nil)
         "ports": [{"name": "http", "port": 8080}]}])
     assert dict(zip(sliced["ip"], sliced["ready"])) == {"10.1.0.1": False, "10.1.0.2": True}
+
+
+def test_a_dnat_to_a_not_ready_endpoint_is_svc_004_and_an_empty_service_chain_is_no_backends():
+    view = kube_proxy.view(fixture("lab-healthy"))  # node-a's real rules: web:http -> pod-a, pod-b
+    ports = svc.ports_from_rules(view, "default", "web", "http")
+    addresses = pd.DataFrame([
+        {"namespace": "default", "service": "web", "port_name": "http", "ip": pod.ip, "port": LAB.http_port,
+         "protocol": "TCP", "ready": ready, "pod": pod.name, "node": pod.node.name, "from": "EndpointSlice"}
+        for pod, ready in ((LAB.pod_a, True), (LAB.pod_b, False))], columns=svc.ADDRESS_COLUMNS)
+    paths = svc.service_paths(ports, view, addresses)
+    assert dict(zip(paths["backend"], paths["status"])) == {f"{LAB.pod_a.ip}:{LAB.http_port}": "ok",
+                                                           f"{LAB.pod_b.ip}:{LAB.http_port}": "not-ready"}
+    [found] = svc.stale_backends(paths)
+    assert found.code == "SVC-004" and "not-ready" in found.detail
+    emptied = "\n".join(line for line in fixture("lab-healthy").splitlines()
+                        if not line.startswith("-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment"))  # web:http's SEP jumps
+    paths = svc.service_paths(ports, kube_proxy.view(emptied), addresses)
+    assert list(paths["status"]) == ["missing"] and svc.stale_backends(paths)[0].code == "SVC-004"
+    nobody_ready = addresses.assign(ready=False)  # consistent with an empty chain: SVC-001's business, not 004's
+    paths = svc.service_paths(ports, kube_proxy.view(emptied), nobody_ready)
+    assert list(paths["status"]) == ["no-backends"] and svc.stale_backends(paths) == []
