@@ -317,9 +317,12 @@ def _pod_ready(pod: Any) -> bool:
     return pod.phase == "Running" and pod.container_count > 0 and pod.ready_count == pod.container_count
 
 
-def _container_ports(containers: pd.DataFrame, namespace: str, pod: str) -> list[tuple[str, dict]]:
-    mine = containers[(containers["namespace"] == namespace) & (containers["pod"] == pod) & ~containers["init"]]
-    return [(c.container, p) for c in mine.itertuples(index=False) for p in (c.ports or [])]
+def _container_ports(containers: pd.DataFrame) -> dict[tuple[str, str], list[tuple[str, dict]]]:
+    """(namespace, pod) -> [(container, port spec)] of the app containers (init containers serve no Service)."""
+    out: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    for c in containers[~containers["init"].astype(bool)].itertuples(index=False):
+        out.setdefault((c.namespace, c.pod), []).extend((c.container, p) for p in (c.ports or []))
+    return out
 
 
 def _resolve(target: Any, protocol: str, ports: list[tuple[str, dict]]) -> tuple[Any, str, str]:
@@ -343,14 +346,18 @@ def _resolve(target: Any, protocol: str, ports: list[tuple[str, dict]]) -> tuple
 def selected_pods(ports: pd.DataFrame, pods: pd.DataFrame, containers: pd.DataFrame) -> pd.DataFrame:
     """One row per (service port, pod its selector matches): readiness and what targetPort resolves to."""
     rows = []
+    declared_ports = _container_ports(containers)
+    by_namespace: dict[str, list] = {}
+    for pod in pods.itertuples(index=False):
+        by_namespace.setdefault(pod.namespace, []).append(pod)
     for port in ports.itertuples(index=False):
         if not port.selector:
             continue
-        for pod in pods[pods["namespace"] == port.namespace].itertuples(index=False):
+        for pod in by_namespace.get(port.namespace, []):
             if not _selects(port.selector, pod.labels):
                 continue
             resolves, declared, note = _resolve(port.target_port, port.protocol,
-                                                _container_ports(containers, pod.namespace, pod.name))
+                                                declared_ports.get((pod.namespace, pod.name), []))
             rows.append({"subject": port.subject, "pod": pod.name, "pod_ip": pod.pod_ip, "node": pod.node,
                          "ready": _pod_ready(pod), "target_port": port.target_port, "resolves_to": resolves,
                          "declared_by": declared, "note": note})
