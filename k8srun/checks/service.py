@@ -15,7 +15,9 @@ port), joined:
   it (:mod:`k8srun.parsers.kube_proxy`: KUBE-SERVICES → KUBE-SVC/KUBE-SVL →
   KUBE-SEP with probabilities → DNAT backend, KUBE-NODEPORTS, the filter
   table's REJECT "has no endpoints"), ``ipvsadm -Ln`` when the node runs IPVS,
-  and ``conntrack -L -d CLUSTER_IP`` per ClusterIP.
+  and ``conntrack -L -d CLUSTER_IP`` per ClusterIP. :data:`KUBE_PROXY_RULES`
+  is IPTABLES_SAVE's command id and argv with the kube-proxy view as parser,
+  so a ``k8srun capture --nodes`` bundle replays here and vice versa.
 
 The proxy mode is read from the rules themselves (the kube-proxy ConfigMap's
 values are not captured, and a live one may lie about a node that was
@@ -68,7 +70,8 @@ How each code decides (one finding per service port, ``subject`` =
   *missing* backend (a ready endpoint with no KUBE-SEP), or a REJECT "has no
   endpoints" while the API lists ready ones. A KUBE-SVL (Local traffic
   policy) chain only holds this node's endpoints, so missing ones are not
-  counted there.
+  counted there. A KUBE-SVC chain without any KUBE-SEP jump while no
+  endpoint is ready is consistent (path ``no-backends``; SVC-001 says why).
 - **SVC-005** (error): a kube-proxy pod (``kube-system``, label
   ``k8s-app=kube-proxy`` or owned by DaemonSet ``kube-proxy``) is not Running
   or not Ready — one finding per pod, with the first klog error (``E…``) of
