@@ -128,3 +128,19 @@ def test_connect_probe_on_arbitrary_json_objects(data):
     assert row["outcome"] in connect_probe.OUTCOMES and 1 <= row["port"] <= 65535
     assert row["icmp_type"] is None or isinstance(row["icmp_type"], int)
     assert all(row[k] is None or isinstance(row[k], str) for k in ("errno", "icmp", "icmp_from", "request"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_tcpdump_capture_summary_on_mutated_stderr(data):
+    from k8srun.parsers import tcpdump
+
+    text = data.draw(st.sampled_from([
+        "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
+        "listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes\n"
+        "4 packets captured\n4 packets received by filter\n0 packets dropped by kernel\n"]))
+    cut = data.draw(st.integers(0, len(text)))
+    garble = data.draw(st.text(max_size=20))
+    summary = tcpdump.capture_summary(text[:cut] + garble + text[cut:])
+    assert set(summary) == {"listening", "captured", "received", "dropped"}
+    assert all(v is None or isinstance(v, int) for k, v in summary.items() if k != "listening")

@@ -705,10 +705,13 @@ def unhealthy_coredns(pods: pd.DataFrame, log_lines: pd.DataFrame, service: dict
         lines = log_lines[log_lines["pod"] == pod["pod"]] if not log_lines.empty else log_lines
         problems = []
         if pod["phase"] != "Running" or not pod["ready"]:
-            state = pod["reason"] or pod["status"] or pod["state"] or pod["phase"]
             last = (f", last exit {int(pod['last_exit_code'])} ({pod['last_reason']})"
                     if pod["last_exit_code"] is not None and not pd.isna(pod["last_exit_code"]) else "")
-            problems.append(f"{pod['phase']}, not Ready: {state}, {pod['restarts']} restarts{last}")
+            if pod["state"] == "running" and not pod["reason"]:
+                text = f"{pod['phase']} but not Ready (the container runs; its readiness probe fails)"
+            else:
+                text = f"{pod['phase']}, not Ready: {pod['reason'] or pod['status'] or pod['state']}"
+            problems.append(f"{text}, {pod['restarts']} restarts{last}")
         if len(lines):
             counts = lines["kind"].value_counts()
             problems.append("log: " + ", ".join(f"{n}× {kind}" for kind, n in counts.items()))
