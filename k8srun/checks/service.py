@@ -17,7 +17,7 @@ port), joined:
   table's REJECT "has no endpoints"), ``ipvsadm -Ln`` when the node runs IPVS,
   and ``conntrack -L -d CLUSTER_IP`` per ClusterIP. :data:`KUBE_PROXY_RULES`
   is IPTABLES_SAVE's command id and argv with the kube-proxy view as parser,
-  so a ``k8srun capture --nodes`` bundle replays here and vice versa.
+  so the iptables-save a ``k8srun capture --nodes`` bundle holds replays here.
 
 The proxy mode is read from the rules themselves (the kube-proxy ConfigMap's
 values are not captured, and a live one may lie about a node that was
