@@ -33,6 +33,9 @@ dig-query           ``dig +tries=1 [+tcp] @S NAME A`` (one query,  :mod:`.dns_qu
                     its failures too)
 connect-probe       ``python -m k8srun.probes.connect`` (one TCP/  :mod:`.connect_probe`
                     UDP connection, its L7 request)
+tcpdump             ``tcpdump -l -nn [-i any]`` (packets, VXLAN    :mod:`.tcpdump`
+                    decoded: VNI and the inner packet)
+bridge-fdb          ``bridge -j fdb show [dev DEV]``               :mod:`.bridge_fdb`
 ==================  =============================================  ==========================
 
 Not in ``PARSERS`` either: :mod:`.kube_proxy`, a *view* of ``iptables-save``
@@ -55,7 +58,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from ..errors import ParseError
-from . import connect_probe, conntrack, dns_query, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client
+from . import bridge_fdb, connect_probe, conntrack, dns_query, fio, ip_json, ipvsadm, iptables_save, jc_wrappers, kubelet_journal, openssl_s_client, tcpdump
 
 
 class Parser(NamedTuple):
@@ -84,6 +87,8 @@ PARSERS: dict[str, Parser] = {
     "dns-probe": Parser(dns_query.parse_probe, dns_query.frame_probe),
     "dig-query": Parser(dns_query.parse_dig_query, dns_query.frame_dig_query),
     "connect-probe": Parser(connect_probe.parse, connect_probe.frame),
+    "tcpdump": Parser(tcpdump.parse, tcpdump.frame),
+    "bridge-fdb": Parser(bridge_fdb.parse, bridge_fdb.frame),
 }
 
 
