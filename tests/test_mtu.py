@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from k8srun.lab.topology import LAB
 from k8srun.parsers import ip_route_get
 from k8srun.session import diagnose_runbook
 from k8srun.sources import scenarios_dir
+from netns_kit import routed_triangle, sh
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cmd"
 SCENARIO = scenarios_dir() / "mtu"
@@ -396,36 +396,13 @@ def run_live(report: Path, target: str, dest: str) -> list[dict]:
     return findings_of(report)
 
 
-def sh(*argv: str) -> None:
-    subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=10)
-
-
 # ------------------------------------------------- live: our own topology
 
 @pytest.fixture
 def routed_pair():
     """client ── router ── server in three namespaces of our own (prefix k8m-); removed afterwards."""
-    suffix = os.getpid()
-    client, router, server = (f"k8m-{role}-{suffix}" for role in ("client", "router", "server"))
-    made = []
-    try:
-        for ns in (client, router, server):
-            sh("ip", "netns", "add", ns)
-            made.append(ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", client, "link", "add", "k8m-c0", "type", "veth", "peer", "name", "k8m-rc", "netns", router)
-        sh("ip", "-n", router, "link", "add", "k8m-rs", "type", "veth", "peer", "name", "k8m-s0", "netns", server)
-        for ns, dev, address in ((client, "k8m-c0", "10.77.1.2/24"), (router, "k8m-rc", "10.77.1.1/24"),
-                                 (router, "k8m-rs", "10.77.2.1/24"), (server, "k8m-s0", "10.77.2.2/24")):
-            sh("ip", "-n", ns, "addr", "add", address, "dev", dev)
-            sh("ip", "-n", ns, "link", "set", dev, "up")
-        sh("ip", "-n", client, "route", "add", "default", "via", "10.77.1.1")
-        sh("ip", "-n", server, "route", "add", "default", "via", "10.77.2.1")
-        sh("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.icmp_ratelimit=0")
-        yield {"client": client, "router": router, "server": server}
-    finally:
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    with routed_triangle("k8m", "10.77", "net.ipv4.icmp_ratelimit=0") as net:
+        yield net
 
 
 def flush(*namespaces: str) -> None:

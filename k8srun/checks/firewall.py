@@ -66,7 +66,8 @@ and each other nat-table DNAT rule that matches it. Each rule gets ``yes``,
 ``no`` or ``maybe``:
 
 - evaluated: ``-p``, ``-s``/``-d`` (CIDR lists, ``!``), ``--dport`` /
-  ``--dports`` / ``--ports`` (single, ranges, lists; ``!``), ``--syn``,
+  ``--dports`` / ``--ports`` (single, ranges, lists; ``!``), ``--syn`` /
+  ``--tcp-flags`` (the SYN, and the request's ACK/PSH segment),
   ``-f`` (never: the probe's packets are not fragments), conntrack/state
   ``--ctstate``/``--state`` (the flow is NEW for its SYN and ESTABLISHED
   for its request), and the layer-7 ``string`` match (``--string``,
@@ -347,8 +348,13 @@ def match_rule(rule: dict, flow: dict) -> tuple[str, list[str], list[str]]:
         elif option in ("dport", "destination-port", "dports", "destination-ports", "ports") \
                 and module in ("tcp", "udp", "multiport", "sctp", ""):
             result = _in_ports(int(flow["dport"]), value)
-        elif module == "tcp" and option == "syn":
-            result = flow["protocol"] == "tcp"
+        elif module == "tcp" and option in ("syn", "tcp-flags"):
+            mask, _, wanted = (value.partition(" ") if option == "tcp-flags" else ("FIN,SYN,RST,ACK", "", "SYN"))
+            mask_set = {f.strip().upper() for f in mask.split(",")}
+            mask_set = {"FIN", "SYN", "RST", "PSH", "ACK", "URG"} if "ALL" in mask_set else mask_set
+            wanted_set = {f.strip().upper() for f in wanted.split(",")} - {"NONE", ""}
+            packets = [{"SYN"}] + ([{"ACK", "PSH"}] if flow.get("request") else [])
+            result = flow["protocol"] == "tcp" and any(p & mask_set == wanted_set for p in packets)
         elif module in ("conntrack", "state") and option in ("ctstate", "state"):
             states = {s.strip().upper() for s in value.split(",")}
             flow_states = {"NEW"} | ({"ESTABLISHED"} if flow.get("request") else set())
@@ -447,7 +453,7 @@ def rule_table(before: pd.DataFrame, after: pd.DataFrame | None, flow_frame: pd.
                source: str | None, request: str | None) -> pd.DataFrame:
     """Every DROP/REJECT rule (and DROP policy) judged against each flow, with counters (``RULE_COLUMNS``).
 
-    A rule is listed once, for the flow it matches best (yes > maybe > no).
+    A rule is listed once, with the flows it matches best (yes > maybe > no; every flow at that rank).
     """
     later = _keyed(after) if after is not None else {}
     rows = []
@@ -469,8 +475,11 @@ def rule_table(before: pd.DataFrame, after: pd.DataFrame | None, flow_frame: pd.
                 verdict, why, unknown = "maybe", ["policy: packets no rule accepted"], ["earlier rules of the chain"]
             else:
                 verdict, why, unknown = match_rule(rule, judged)
+            named = f"{flow['dest']}:{flow['port']} ({flow['how']})"
             if best is None or rank[verdict] > rank[best[0]]:
-                best = (verdict, why, unknown, f"{flow['dest']}:{flow['port']} ({flow['how']})")
+                best = (verdict, why, unknown, named)
+            elif rank[verdict] == rank[best[0]] and verdict != "no":
+                best = (*best[:3], f"{best[3]}, {named}")
         before_n = _count(rule["packets"])
         after_row = later.get(key)
         after_n = _count(after_row["packets"]) if after_row is not None else None
@@ -552,7 +561,8 @@ def _proxy_sign(probe: dict) -> str | None:
     fields = {"server": (probe.get("http_server") or "").lower(), "body": (probe.get("http_body") or "").lower()}
     for where, sign in PROXY_SIGNS:
         if sign in fields[where]:
-            return f"{where} says '{sign}'"
+            said = probe.get("http_server" if where == "server" else "http_body") or ""
+            return f"{where} says '{said[:80]}'"
     return None
 
 
@@ -717,11 +727,11 @@ def _arrow(x1, y1, x2, y2, colour, *, dashed=False) -> str:
 
 
 def timeline_chart(probe: dict | None, rules: pd.DataFrame, *, target: str = "target",
-                   rules_target: str = "the target") -> charts.Svg:
+                   rules_target: str = "the target", flow_frame: pd.DataFrame | None = None) -> charts.Svg:
     """The probe as a sequence diagram: SYN → what came back (RST / ICMP / nothing), the request → its fate,
     with the rule whose counter moved drawn where it sits (the rules hop)."""
     width, top = 860, 56
-    lanes = {"client": 90, "hop": 430, "dest": 770}
+    lanes = {"client": 110, "hop": 420, "dest": 700}
     same = rules_target in (target, "the target", "")
     body = ["<defs>" + "".join(f"<marker id='fw-arrow-{m}' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
                                f"markerHeight='7' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='{c}'/></marker>"
@@ -750,14 +760,13 @@ def timeline_chart(probe: dict | None, rules: pd.DataFrame, *, target: str = "ta
                                    anchor="end") + "</g>")
     else:
         colour = "#b00020"
-        stop = hit if outcome in ("timeout", "no-reply") else hit
+        stop = hit
         steps.append(f"<g class='fw-step' data-step='syn' data-outcome='{escape(outcome)}'>"
                      f"{_arrow(lanes['client'], y, stop - 6, y, colour)}" + charts.text(lanes["client"] + 10, y - 6, syn)
-                     + "</g>")
+                     + (charts.marker("cross", stop, y, colour, 6) if rule else "") + "</g>")
         y += 34
         if outcome in ("timeout", "no-reply"):
             steps.append(f"<g class='fw-step' data-step='answer' data-outcome='{outcome}'>"
-                         + charts.marker("cross", stop, y - 34, colour, 7)
                          + charts.text(stop, y, f"nothing back: {outcome} after {probe.get('connect_ms') or 0:g} ms",
                                        anchor="middle", extra=f" fill='{colour}'") + "</g>")
         else:
@@ -786,6 +795,10 @@ def timeline_chart(probe: dict | None, rules: pd.DataFrame, *, target: str = "ta
                      + charts.text((l7_stop + lanes['client']) / 2, y - 6, said, anchor="middle",
                                    extra=f" fill='{colour}'") + "</g>")
     height = y + 60
+    translated = [f"{r['dest']}:{r['port']}" for r in _records(flow_frame) if r["how"] != "as sent"]
+    if translated:
+        body.append(charts.text(lanes["dest"], top - 1, ("DNAT → " + ", ".join(translated))[:70], anchor="middle",
+                                css="fw-dnat", font_size=10))
     for lane, x in lanes.items():
         body.append(f"<g class='fw-lane' data-lane='{lane}'><line x1='{x}' y1='{top}' x2='{x}' y2='{height - 36}' "
                     f"stroke='#adb5bd' stroke-dasharray='2 3'/>"
