@@ -288,6 +288,21 @@ def test_fw002_decisions_on_probe_rows():
 
 # ------------------------------------------------------------------ offline: recorded scenarios
 
+@pytest.mark.parametrize("name, expected", [("firewall-host-unreachable", ["FW-001", "FW-003"]),
+                                            ("firewall-l7", ["FW-002"])])
+def test_the_other_recorded_scenarios(name, expected):
+    rb = diagnose_runbook("firewall", source=f"scenario:{name}")
+    assert codes(rb) == expected
+    assert status(rb) == {**{c: "OK" for c in FW}, **dict.fromkeys(expected, "FOUND"),
+                          **({"FW-002": "NOT CHECKED"} if name == "firewall-host-unreachable" else {})}  # no url
+    probe = rb._evidence["probe"]
+    if name == "firewall-l7":
+        assert (probe["outcome"], probe["l7"]) == ("open", "reset")
+        assert "-m string --string \"GET /admin\"" in one(rb, "FW-002").evidence["rules"][0]["rule"]
+    else:
+        assert (probe["errno"], probe["icmp"]) == ("EHOSTUNREACH", "host-unreachable")
+
+
 def test_default_scenario_names_the_rule_and_its_counter():
     rb = diagnose_runbook("firewall", source="scenario:firewall")
     assert codes(rb) == ["FW-001"]
@@ -310,7 +325,8 @@ def test_a_recording_made_with_another_python_replays(tmp_path):
     meta["argv"][0] = "/opt/elsewhere/venv/bin/python3"
     meta_path.write_text(json.dumps(meta))
     assert codes(diagnose_runbook("firewall", source=str(copy))) == ["FW-001"]
-    shutil.rmtree(copy / "hosts" / "netns_k8l-node-a")  # the rules hop's outputs gone: FW-001 cannot be decided
+    for path in (copy / "hosts" / "netns_k8l-node-a").iterdir():  # the rules hop's outputs gone: FW-001 undecided
+        path.rename(path.with_name("other-" + path.name))
     gone = diagnose_runbook("firewall", source=str(copy))
     assert status(gone)["FW-001"] == "NOT CHECKED" and codes(gone) == []
 
@@ -396,7 +412,12 @@ def test_own_topology_healthy_with_a_rule_that_does_not_match(own_net):
                            "-j", "REJECT", "--reject-with", "tcp-reset"],
      {"url": "http://web.default/admin"}, ["FW-002"], "open"),
     ("client", "OUTPUT", ["-p", "tcp", "-d", "10.59.2.2", "-j", "DROP"], {}, ["FW-001"], "timeout"),
-], ids=["reject", "tcp-reset", "drop", "host-unreachable", "admin-prohibited-via-dnat", "l7-string", "own-output"])
+    ("router", "FORWARD", ["-p", "udp", "--dport", "53", "-j", "DROP"], {"protocol": "udp", "port": 53}, ["FW-001"],
+     "no-reply"),
+    ("router", "FORWARD", ["-p", "udp", "--dport", "53", "-j", "REJECT"], {"protocol": "udp", "port": 53}, ["FW-001"],
+     "refused"),
+], ids=["reject", "tcp-reset", "drop", "host-unreachable", "admin-prohibited-via-dnat", "l7-string", "own-output",
+        "udp-drop", "udp-reject"])
 def test_own_topology_broken_variants(own_net, where, chain, spec, values, expected, outcome):
     with rule(own_net, where, chain, *spec):
         rb = own_run(own_net, rules_on=where, **values)
@@ -412,6 +433,8 @@ def test_own_topology_not_a_filter_and_not_checked_places(own_net):
     nothing = own_run(own_net, port=8081)  # nothing listens: RST from the server, no rule moved
     assert nothing.findings == [] and status(nothing)["FW-001"] == "OK"
     assert nothing._evidence["probe"]["outcome"] == "refused" and nothing._evidence["probe"]["icmp"] is None
+    udp = own_run(own_net, protocol="udp", port=53)  # the server's own ICMP port unreachable: not a filter
+    assert udp.findings == [] and udp._evidence["probe"]["icmp_from"] == "10.59.2.2"
     proxy = own_run(own_net, url="http://web.default/rbac")
     assert codes(proxy) == ["FW-002"] and "RBAC: access denied" in one(proxy, "FW-002").detail
     app = own_run(own_net, url="http://web.default/private")  # the application's own 403
