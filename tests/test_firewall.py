@@ -273,6 +273,16 @@ def test_the_probe_on_loopback(loopback_web, capsys):
     assert row["outcome"] == "error" and "does not resolve" in row["detail"]
 
 
+def test_an_ipv6_flow_is_probed_and_what_cannot_be_judged_says_so():
+    with socket.socket(socket.AF_INET6) as server:
+        server.bind(("::1", 0))
+        server.listen()
+        rb = diagnose_runbook("firewall", source="none", target="local", dest="::1", port=server.getsockname()[1])
+    assert rb._evidence["probe"]["outcome"] == "open" and rb.findings == []
+    assert status(rb) == {"FW-001": "NOT CHECKED", "FW-002": "NOT CHECKED", "FW-003": "NOT CHECKED"}
+    assert "ip6tables-save is not read" in " ".join(u.reason for u in rb.unavailable)
+
+
 def test_fw002_decisions_on_probe_rows():
     """A filtering proxy's 403 is FW-002, the application's own 403 is not; L4 failures are not FW-002."""
     empty = pd.DataFrame(columns=firewall.RULE_COLUMNS)

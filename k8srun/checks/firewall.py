@@ -139,7 +139,10 @@ Decisions and limits
 - ``iptables-save`` only: nftables tables that iptables does not show
   (``nft list ruleset``), eBPF policies (Cilium) and cloud security groups
   are not read — a failed probe with no rule found says so.
-- IPv4 and IPv6 probes work; ``ip6tables-save`` is not read.
+- IPv4 and IPv6 probes work; ``ip6tables-save`` is not read, so for an
+  IPv6 flow FW-001 reads NOT CHECKED (the IPv4 rules cannot match it), and
+  so does FW-003: the shared ``ip-route-get-{dest}`` id cannot hold an IPv6
+  address (':' is not allowed in command ids).
 - ``url`` is ``http://`` only: a filter that reads requests cannot read TLS
   (the tls runbook covers HTTPS); the request goes to ``dest:port`` with the
   URL's host as ``Host:``.
@@ -689,6 +692,11 @@ def route_to(rb, probe: dict | None) -> pd.DataFrame:
     if not address:
         _missing(rb, ROUTE_GET.name, "route to dest", "the probe did not say which address dest is")
         return pd.DataFrame(columns=ip_route_get.COLUMNS)
+    if ":" in address:
+        # the shared declaration names its id after the address (ip-route-get-{dest}), and ':' is not allowed in ids
+        _missing(rb, ROUTE_GET.name, "route to dest", f"ip route get {address}: the shared command id "
+                 "ip-route-get-{dest} cannot name an IPv6 address yet (k8srun.evidence.ROUTE_GET); run it by hand")
+        return pd.DataFrame(columns=ip_route_get.COLUMNS)
     return rb.node(ROUTE_GET, dest=address)
 
 
@@ -706,9 +714,13 @@ def gather(rb) -> dict:
         _missing(rb, L7_REQUEST, "layer-7 request", "no url given: FW-002 needs -p url http://HOST/PATH")
     elif probe is not None and probe["outcome"] != "open":
         _missing(rb, L7_REQUEST, "layer-7 request", f"the L4 connect failed ({probe['outcome']}): no request was sent")
+    address = (probe or {}).get("address")
+    if address and ipaddress.ip_address(address).version == 6:
+        _missing(rb, IPTABLES_SAVE.name, "filter rules for an IPv6 flow", "ip6tables-save is not read: the "
+                 "IPv4 rules of iptables-save cannot match an IPv6 flow (read ip6tables-save -c by hand)")
+        before = after = pd.DataFrame(columns=iptables_save.COLUMNS)
     counters_read = after is not None and not after.empty and AFTER not in rb.missing_evidence
     source = next(iter(_records(route)), {}).get("prefsrc")
-    address = (probe or {}).get("address")
     flow_frame = flows(address, int(rb.parameters.get("port") or 80), rb.parameters.get("protocol") or "tcp",
                        before) if address else pd.DataFrame(columns=FLOW_COLUMNS)
     rules = rule_table(before, after if counters_read else None, flow_frame, source, (probe or {}).get("request"))
