@@ -353,8 +353,13 @@ def test_recorded_source_answers_from_its_bundle(tmp_path):
     source = SnapshotSource(tmp_path)
     assert open_target("netns:client", source=source).run("ip-route", ["ip", "route"]) == recorded
     assert open_target("", source=source).run("ip-route", ["ip", "route"]) == recorded
+    # a captured bundle joined with a host it did not record: that host runs live, now
+    live = open_target("local", source=source)
+    assert type(live) is type(open_target("local")) and live.run("true", ["true"]).exit_code == 0
+    # a built-in scenario never runs anything: an unrecorded host is a clear error
+    scenario = SnapshotSource(tmp_path, kind="scenario", description="scenario:test")
     with pytest.raises(ParameterError, match="not recorded"):
-        open_target("netns:server", source=source)
+        open_target("netns:server", source=scenario)
 
 
 # ---------------------------------------------------------------- netns (root)

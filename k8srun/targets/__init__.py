@@ -18,7 +18,10 @@
 With a recorded ``source`` (``scenario:NAME`` or a bundle path) the target
 is taken from the snapshot: ``""`` picks the bundle's only host, any other
 spec replays the host directory it maps to (``netns:client`` ->
-``hosts/netns_client``).
+``hosts/netns_client``). A bundle path (not a built-in scenario) joined
+with a target it holds no recording of runs that target live: the cluster
+as captured, the node as it is now (``-p source ./bundle -p target
+ssh:node-3``). A built-in scenario never runs anything.
 
 ``target.run(command_id, argv)`` runs one *named* command and returns a
 :class:`CommandResult`; it never raises for a missing tool, a timeout or a
@@ -71,6 +74,7 @@ import datetime as dt
 import re
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from tqdm.auto import tqdm
@@ -238,10 +242,13 @@ def open_target(spec: str, *, source=None, timeout_s: float = 10, image: str | N
 
     ``image`` (toolbox image, default nicolaka/netshoot), ``namespace`` (of
     the debug pod), ``kubeconfig`` and ``context`` are used by ``node:``.
-    A ``source`` of kind ``scenario``/``snapshot`` answers every spec from
-    the ``hosts/`` of its bundle directory ``source.root``.
+    A ``source`` of kind ``scenario`` answers every spec from the ``hosts/``
+    of its bundle directory ``source.root``; a ``snapshot`` does so for the
+    hosts it recorded, and a spec it has no ``hosts/<host>`` for runs live.
     """
-    if source is not None and getattr(source, "kind", "") in ("scenario", "snapshot"):
+    kind = getattr(source, "kind", "") if source is not None else ""
+    if kind == "scenario" or (kind == "snapshot" and (
+            not spec or (Path(source.root) / "hosts" / host_dir(spec)).is_dir())):
         from .replay import ReplayTarget
 
         host = host_dir(spec) if spec else None
