@@ -158,7 +158,7 @@ RUNBOOK = Runbook(
                           "empty means the source's manifests/ (a built-in scenario's)", manifest_path, path=True),
                 Parameter("kubernetes_version", "", "schemas to check against, e.g. 1.30; empty means the "
                           f"source's cluster version, else {DEFAULT_KUBERNETES_VERSION}", kubernetes_version),
-                Parameter("strict", True, "unknown fields are errors (kubectl --validate=strict); false: warnings",
+                Parameter("strict", True, "unknown fields are errors (as kubectl apply: strict validation); false: warnings",
                           strict_flag),
                 TIMEOUT),
 )
