@@ -50,7 +50,10 @@ unreachable, with the address that sent it), ``no-route`` (this host
 decided: no route, or no ARP answer), ``timeout`` (silence: dropped), and
 for UDP ``no-reply`` (open *or* filtered: UDP cannot tell). With ``url`` the
 probe sends one ``GET`` after ``open``: ``http`` with the status, ``reset``
-after the request was sent, ``timeout``, ``closed``.
+after the request was sent, ``timeout``, ``closed``. An ICMP error about a
+DNATed flow names the *ClusterIP* as its sender (conntrack rewrites the
+error back to the address the client used), so "from 10.96.0.50" does not
+mean the Service answered: the rule whose counter moved says who did.
 
 How rules are matched against the flow (:func:`match_rule`)
 ===========================================================
