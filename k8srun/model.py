@@ -153,9 +153,20 @@ class Unavailable:
     what: str
     where: str
     reason: str
+    #: True when there was nothing to ask (no cluster source, a mode this node does not run):
+    #: shown as "skipped", counted apart from evidence that could not be read
+    skipped: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def unavailable_counts(rows: Iterable[Unavailable]) -> str:
+    """``"; 2 evidence unavailable; 1 skipped"`` for a summary line ("" when there are none)."""
+    rows = list(rows)
+    skipped = sum(1 for row in rows if row.skipped)
+    missing = len(rows) - skipped
+    return (f"; {missing} evidence unavailable" if missing else "") + (f"; {skipped} skipped" if skipped else "")
 
 
 def about(subject: str, findings: Iterable[Finding]) -> list[Finding]:

@@ -28,7 +28,7 @@ from typing import Iterable
 
 import nbformat
 
-from .model import Finding, Severity, Unavailable, sort_findings
+from .model import Finding, Severity, Unavailable, sort_findings, unavailable_counts
 from .session import CHECKS_MIME, FINDINGS_MIME, REDACTION_MIME, RUN_MIME, VERDICTS_MIME, findings_html
 
 #: cell tag: shown in JupyterLab only (pickers, notes about them)
@@ -120,8 +120,7 @@ def header_html(runbook: str, description: str, run: dict, findings: list[Findin
     verdict += f"; {len(unchecked)} check(s) NOT CHECKED" if unchecked else "; every check ran"
     if partly:
         verdict += f", {len(partly)} only in part"
-    if unavailable:
-        verdict += f"; {len(unavailable)} evidence unavailable"
+    verdict += unavailable_counts(unavailable)
     parameters = {k: v for k, v in (run.get("parameters") or {}).items() if k != "source" and v not in ("", None)}
     rows = [("source", html.escape(str(run.get("source", "")))),
             ("cluster", html.escape(str(run.get("cluster", "")) or "unknown")),
@@ -152,8 +151,10 @@ def summary_html(runbook: str, description: str, run: dict, findings: list[Findi
         rows = [{**r, "status": "PARTIAL" if r.get("partly") else "NOT CHECKED"} for r in not_checked]
         parts += ["<h2>Checks that did not run fully</h2>", _rows_table(["code", "check", "status", "reason"], rows)]
     if unavailable:
-        parts += ["<h2>Evidence unavailable</h2>",
-                  _rows_table(["what", "where", "reason"], [u.to_dict() for u in unavailable])]
+        parts += ["<h2>Evidence unavailable or skipped</h2>",
+                  _rows_table(["what", "where", "reason", "status"],
+                              [{**u.to_dict(), "status": "skipped" if u.skipped else "unavailable"}
+                               for u in unavailable])]
     return "".join(parts)
 
 

@@ -13,7 +13,7 @@ Writes into ``--out DIR`` (default ``reports/<UTC timestamp>/``):
        "not_checked": [{"code", "check", "reason"[, "partly": true]}, ...],
        "verdicts": [{"subject", "verdict", "codes", "note"}, ...],   # one per object looked at
        "redaction": {"status": "on (...)" | "OFF (...)", "counts": {rule: values redacted}},
-       "unavailable": [{"what", "where", "reason"}, ...],
+       "unavailable": [{"what", "where", "reason", "skipped"}, ...],
        "error": null | "one line: where the run stopped"}
 
   ``not_checked`` comes from the summary's checks table; when the run
@@ -52,7 +52,7 @@ import yaml
 
 from . import __version__, registry
 from .errors import ParameterError, RunbookError
-from .model import Finding, Severity, Unavailable, catalogue, sort_findings
+from .model import Finding, Severity, Unavailable, catalogue, sort_findings, unavailable_counts
 from .redact import redact_notebook, redact_object, redact_text
 from .session import CHECKS_MIME, FINDINGS_MIME, REDACTION_MIME, REPORT_DIR_ENV, UNAVAILABLE_MIME, VERDICTS_MIME
 from .render import last_shown, run_identity
@@ -506,7 +506,7 @@ def main(args) -> int:
         return EXIT_CANNOT_RUN
     worst = result.worst()
     print(f"{len(result.findings)} finding(s)" + (f", worst: {worst}" if worst else "")
-          + (f"; {len(result.unavailable)} evidence unavailable" if result.unavailable else ""))
+          + unavailable_counts(result.unavailable))
     for finding in result.findings:
         print(f"  [{finding.severity}] {finding.code} {finding.detail}")
     unchecked = [row["code"] for row in result.not_checked if not row.get("partly")]

@@ -222,7 +222,7 @@ class Session:
     def note_unavailable(self, what: str, reason: str, where: str | None = None, *,
                          skipped: bool = False) -> None:
         """Record and show an "evidence unavailable" row (``skipped``: there is no cluster to ask)."""
-        row = Unavailable(what=what, where=where or self.source.description, reason=reason)
+        row = Unavailable(what=what, where=where or self.source.description, reason=reason, skipped=skipped)
         self.unavailable.append(row)
         label = "skipped" if skipped else "evidence unavailable"
         _display({"text/html": f"<p style='color:#868e96'>⚠ <b>{label}</b>: {html.escape(what)} — "

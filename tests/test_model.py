@@ -96,3 +96,13 @@ def test_evidence_is_strict_json_even_with_nan_numbers():
     made = finding("CRASH-001", "no limit", {"memory_limit_bytes": float("nan"), "free": {"cpu": float("inf")}})
     assert made.evidence == {"memory_limit_bytes": None, "free": {"cpu": None}}
     json.dumps(made.to_dict(), allow_nan=False)
+
+
+def test_skipped_rows_are_counted_apart_from_evidence_that_could_not_be_read():
+    from k8srun.model import Unavailable, unavailable_counts
+
+    rows = [Unavailable("pods", "live", "403 forbidden"), Unavailable("IPVS virtual servers", "netns:n", "iptables mode",
+                                                                       skipped=True)]
+    assert unavailable_counts(rows) == "; 1 evidence unavailable; 1 skipped"
+    assert unavailable_counts(rows[1:]) == "; 1 skipped" and unavailable_counts([]) == ""
+    assert rows[1].to_dict()["skipped"] is True
