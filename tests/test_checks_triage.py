@@ -197,3 +197,17 @@ def test_scenario_expected_codes_and_next_runbooks():
 def test_healthy_scenario_has_no_suspects():
     _, state = scenario_state("healthy")
     assert [f.detail for f in triage.diagnose(**state)] == []
+
+
+@pytest.mark.parametrize("scenario, codes", [("dns", {"DNS-003", "DNS-004"}), ("dns-coredns-loop", {"DNS-003", "DNS-004"})])
+def test_triage_routes_cluster_dns_trouble_to_dns_with_parameters_that_find_it(scenario, codes):
+    """kube-dns without ready endpoints and broken CoreDNS pods: triage names dns with dns_service; dns then
+    finds the cluster-side codes on the same source (its node checks replay what the scenario recorded)."""
+    from k8srun.session import diagnose_runbook
+
+    source = f"scenario:{scenario}"
+    triaged = diagnose_runbook("triage", source=source)
+    routed = [f for f in triaged.findings if f.evidence.get("runbook") == "dns"]
+    assert routed and all(f.evidence["parameters"] == {"dns_service": "kube-system/kube-dns"} for f in routed)
+    found = {f.code for f in diagnose_runbook("dns", source=source, **routed[0].evidence["parameters"]).findings}
+    assert codes <= found
