@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from . import control
+from . import control, controlplane
 from .faults import FAULTS
 from .state import state_dir
 from .status import lab_status
@@ -21,21 +21,28 @@ from .system import LabError, require_lab_support
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the lab actions (up, down, status, break, fix) to ``parser``."""
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
-    actions.add_parser("up", help="build the lab (namespaces, kube-proxy rules, DNS, TLS, HTTP servers)")
+    up = actions.add_parser("up", help="build the lab (namespaces, kube-proxy rules, DNS, TLS, HTTP servers)")
+    up.add_argument("--control-plane", action="store_true", help="build the control plane instead: 3 etcd members, "
+                    "an API-server stand-in and its kubeconfig on loopback (k8srun.lab.controlplane)")
     actions.add_parser("down", help="remove everything the lab made (idempotent)")
     status = actions.add_parser("status", help="topology table and end-to-end checks; exit 0 when all pass")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
-    fault_help = "\n".join(f"  {name:<20} {fault.finding:<8} {fault.description}" for name, fault in FAULTS.items())
+    fault_help = "\n".join(f"  {name:<20} {fault.finding:<8} {fault.description}"
+                           for name, fault in {**FAULTS, **controlplane.FAULTS}.items())
     for action, verb in (("break", "apply"), ("fix", "revert")):
         sub = actions.add_parser(action, help=f"{verb} a fault", epilog="faults (name, finding, what):\n" + fault_help,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("fault", metavar="FAULT", choices=list(FAULTS), help="one of: " + ", ".join(FAULTS))
+        names = [*FAULTS, *controlplane.FAULTS]
+        sub.add_argument("fault", metavar="FAULT", choices=names, help="one of: " + ", ".join(names))
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the chosen lab action."""
     action = args.lab_action
     require_lab_support()
+    if action in ("up", "break", "fix") and (getattr(args, "control_plane", False)
+                                             or getattr(args, "fault", None) in controlplane.FAULTS):
+        return _control_plane(action, getattr(args, "fault", None))
     if action == "up":
         if control.up():
             print(f"lab is up (state in {state_dir()}); check it with `k8srun lab status`; "
@@ -57,6 +64,22 @@ def main(args: argparse.Namespace) -> int:
         return 0
     done = control.fix_fault(args.fault)
     print(f"fixed {fault.name} in {fault.where}" if done else f"{fault.name} is not applied: nothing to fix")
+    return 0
+
+
+def _control_plane(action: str, name: str | None) -> int:
+    """up --control-plane, break/fix of a control-plane fault (k8srun.lab.controlplane)."""
+    if action == "up":
+        print(f"control plane is up: etcd {','.join(controlplane.endpoints())}, kubeconfig "
+              f"{controlplane.kubeconfig_path()}" if controlplane.up() else "control plane is already up")
+        return 0
+    fault = controlplane.FAULTS[name]
+    if action == "break":
+        done = controlplane.break_fault(name)
+        print(f"broke {name}: {fault.description}; expect {fault.finding}: {fault.symptom}" if done
+              else f"{name} is already applied")
+        return 0
+    print(f"fixed {name}" if controlplane.fix_fault(name) else f"{name} is not applied: nothing to fix")
     return 0
 
 
