@@ -23,7 +23,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Iterator
 
-from . import certs, cluster, services, topology
+from . import certs, cluster, controlplane, services, topology
 from .faults import FAULTS, FaultContext, conflicting
 from .state import LabState, load_state, prepare_state_dir, remove_state_dir, save_state, state_dir
 from .system import (REQUIRED_TOOLS, LabError, kill_pid, machine_lock, netns_names, netns_pids,
@@ -82,9 +82,10 @@ def up(lab: Lab = LAB) -> bool:
 
 
 def down(lab: Lab = LAB) -> list[str]:
-    """Stop the servers, delete namespaces, /etc/netns entries and the state dir; what was removed."""
+    """Stop the servers, delete namespaces, /etc/netns entries and the state dir, and the control plane
+    (:mod:`k8srun.lab.controlplane`); what was removed."""
     require_lab_support()
-    removed: list[str] = []
+    removed: list[str] = controlplane.down()
     try:
         state = load_state()
     except LabError:
