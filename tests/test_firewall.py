@@ -323,6 +323,7 @@ def test_default_scenario_names_the_rule_and_its_counter():
     assert rule["chain"] == "FORWARD" and "firewall-reject" in rule["rule"] and rule["moved"] >= 1
     assert rule["packets_after"] == rule["packets_before"] + rule["moved"]
     assert "ICMP port-unreachable" in found.detail and "DNAT KUBE-SEP-" in found.detail
+    assert "tcp to 10.96.0.50:80 (Service default/web:http) refused" in found.detail  # named by the lab's API
     assert [u.reason for u in rb.unavailable] == ["the L4 connect failed (refused): no request was sent"]
     assert list(rb.verdicts()["verdict"]) == ["FOUND"]
 
@@ -402,6 +403,7 @@ def test_own_topology_healthy_with_a_rule_that_does_not_match(own_net):
     with rule(own_net, "router", "FORWARD", "-p", "tcp", "--dport", "9999", "-j", "REJECT"):
         rb = own_run(own_net, url="http://web.default/")
     assert rb.findings == [] and set(status(rb).values()) == {"OK"}
+    assert rb.unavailable == [] and rb._evidence["dest_is"] == []  # no cluster source: no label, nothing missing
     probe = rb._evidence["probe"]
     assert (probe["outcome"], probe["l7"], probe["http_status"]) == ("open", "http", 200)
     assert list(rb._evidence["rules"]["match"]) == ["no"]

@@ -131,7 +131,10 @@ How each code decides
   FW-001 is the rule, FW-003 the warning that it looks like routing.
 
 Every flow probed gets a verdict (:func:`subjects`: ``flow tcp
-10.244.1.10 → 10.244.2.10:8080``).
+10.244.1.10 → 10.244.2.10:8080``). With a cluster source the details say
+what the address is there (``Service default/web:http``, ``pod
+default/web-b``: :func:`dest_names`); no code needs it, so without a source
+nothing is missing.
 
 Decisions and limits
 ====================
@@ -518,6 +521,12 @@ def flow_name(probe: dict, source: str | None = None) -> str:
     return f"flow {probe['protocol']} {source or 'target'} → {probe.get('address') or probe['dest']}:{probe['port']}"
 
 
+def _to(probe: dict) -> str:
+    """``address:port``, with what the cluster says the address is when known."""
+    label = f" ({probe['dest_is']})" if probe.get("dest_is") else ""
+    return f"{probe.get('address') or probe['dest']}:{probe['port']}{label}"
+
+
 def _said(probe: dict) -> str:
     text = f"{probe['outcome']}: {probe.get('detail') or ''}".strip()
     return text + (f" (after {probe['connect_ms']:g} ms)" if probe.get("connect_ms") is not None else "")
@@ -550,7 +559,7 @@ def rule_matched(probe: dict | None, rules: pd.DataFrame, hop: str, subject: str
     best = sorted(took, key=lambda r: (probe["outcome"] not in r["fits_outcome"], r["match"] != "yes"))
     first = best[0]
     fits = probe["outcome"] in first["fits_outcome"]
-    detail = (f"{probe['protocol']} to {probe.get('address') or probe['dest']}:{probe['port']} {_said(probe)}; on "
+    detail = (f"{probe['protocol']} to {_to(probe)} {_said(probe)}; on "
               f"{hop} {first['target']}{' ' + first['reject_with'] if first['reject_with'] else ''} rule "
               f"{_rule_text(first)} — {how}"
               + ("" if fits else f"; its verdict would show as {first['fits_outcome']}, not {probe['outcome']}: "
@@ -590,7 +599,7 @@ def l7_blocked(probe: dict | None, rules: pd.DataFrame, hop: str, subject: str) 
     else:
         return []
     first_line = (probe.get("request") or "").split("\r\n", 1)[0]
-    detail = f"{probe['url']} via {probe.get('address')}:{probe['port']}: {what} (request `{first_line}`){named}"
+    detail = f"{probe['url']} via {_to(probe)}: {what} (request `{first_line}`){named}"
     return about(subject, [finding("FW-002", detail, {"probe": probe, "rules_target": hop, "rules": l7_rules})])
 
 
@@ -610,18 +619,21 @@ def looks_like_routing(probe: dict | None, route: pd.DataFrame, rules: pd.DataFr
     why = (f"the REJECT rule {_rule_text(rejecting[0])} on {hop} sends it" if rejecting else
            f"it came back after {probe['connect_ms']:g} ms — a REJECT answers at once, a router that gave up on "
            "ARP for a dead host after about 3 s; no such rule moved on " + hop)
-    detail = (f"{probe['protocol']} to {probe.get('address')}:{probe['port']}: 'No route to host' (ICMP "
+    detail = (f"{probe['protocol']} to {_to(probe)}: 'No route to host' (ICMP "
               f"{probe['icmp']} from {probe.get('icmp_from') or 'unknown'}), yet the target routes "
               f"{routes[0].get('dst') or probe.get('address')} {routes[0].get('meaning')}: {why}")
     return about(subject, [finding("FW-003", detail, {"probe": probe, "route": routes[0], "rules": rejecting})])
 
 
 def diagnose(*, probe: dict | None, rules: pd.DataFrame, route: pd.DataFrame, rules_target: str = "the target",
-             source: str | None = None, counters_read: bool = True, **_: Any) -> list[Finding]:
+             source: str | None = None, counters_read: bool = True, dest_is: list[str] | None = None,
+             **_: Any) -> list[Finding]:
     """Every firewall finding from the gathered evidence (see :func:`gather`)."""
     if not probe:
         return []
     subject = flow_name(probe, source)
+    if dest_is:
+        probe = {**probe, "dest_is": ", ".join(dest_is)}
     return [*rule_matched(probe, rules, rules_target, subject, counters_read),
             *l7_blocked(probe, rules, rules_target, subject),
             *looks_like_routing(probe, route, rules, rules_target, subject)]
@@ -663,6 +675,28 @@ def rules_hop(rb):
         hop.report_dir = rb.report_dir
         _HOPS[rb] = hop
     return _HOPS[rb]
+
+
+def dest_names(rb, address: str | None, port: int, proto: str) -> list[str]:
+    """What ``address`` is in the source's cluster: the Services whose ClusterIP it is (with the port's name),
+    the pods whose IP it is; [] without a cluster source (only a label: no code needs it)."""
+    if not address or rb.source.kind == "none":
+        return []
+    out = []
+    for service in rb.objects("services", None, required=False) or []:
+        spec, meta = service.get("spec") or {}, service.get("metadata") or {}
+        if address not in (spec.get("clusterIPs") or [spec.get("clusterIP")]):
+            continue
+        ports = [p for p in spec.get("ports") or []
+                 if p.get("port") == port and str(p.get("protocol") or "TCP").lower() == proto]
+        named = f":{ports[0]['name']}" if ports and ports[0].get("name") else ""
+        out.append(f"Service {meta.get('namespace')}/{meta.get('name')}{named}"
+                   + ("" if ports else f" (which has no port {port}/{proto})"))
+    for pod in rb.objects("pods", None, required=False) or []:
+        meta = pod.get("metadata") or {}
+        if (pod.get("status") or {}).get("podIP") == address and not (pod.get("spec") or {}).get("hostNetwork"):
+            out.append(f"pod {meta.get('namespace')}/{meta.get('name')}")
+    return out
 
 
 def _missing(rb, evidence: str, what: str, reason: str) -> None:
@@ -728,7 +762,9 @@ def gather(rb) -> dict:
                        before) if address else pd.DataFrame(columns=FLOW_COLUMNS)
     rules = rule_table(before, after if counters_read else None, flow_frame, source, (probe or {}).get("request"))
     return {"probe": probe, "rules": rules, "route": route, "flows": flow_frame, "rules_target": where,
-            "source": source, "counters_read": counters_read, "target": rb.parameters.get("target") or "local"}
+            "source": source, "counters_read": counters_read, "target": rb.parameters.get("target") or "local",
+            "dest_is": dest_names(rb, address, int(rb.parameters.get("port") or 80),
+                                  rb.parameters.get("protocol") or "tcp")}
 
 
 # ------------------------------------------------------------------ picture
@@ -833,11 +869,12 @@ def timeline_chart(probe: dict | None, rules: pd.DataFrame, *, target: str = "ta
                            + (f"; rule {rule_label}" if rule else ""), body)
 
 
-def flow_summary(probe: dict | None) -> pd.DataFrame:
-    """The probe's result as field / value rows for a table."""
+def flow_summary(probe: dict | None, dest_is: list[str] | None = None) -> pd.DataFrame:
+    """The probe's result as field / value rows for a table (``dest_is``: what the cluster says dest is)."""
     if not probe:
         return pd.DataFrame(columns=["field", "value"])
-    keys = ("dest", "address", "port", "protocol", "outcome", "errno", "detail", "icmp", "icmp_from", "connect_ms",
+    probe = {**probe, "in the cluster": ", ".join(dest_is or []) or None}
+    keys = ("dest", "address", "in the cluster", "port", "protocol", "outcome", "errno", "detail", "icmp", "icmp_from", "connect_ms",
             "url", "l7", "http_status", "http_server", "l7_detail")
     return pd.DataFrame([{"field": k, "value": probe.get(k)} for k in keys if probe.get(k) is not None],
                         columns=["field", "value"])
