@@ -505,6 +505,7 @@ def test_lab_firewall_drop_through_the_cli_in_under_20_s(fault_lab, tmp_path):
     ("firewall-host-unreachable", {"dest": "10.244.2.10", "port": 8080}, ["FW-001", "FW-003"]),
     ("firewall-l7", {"dest": "10.244.2.10", "port": 8080, "url": "http://10.244.2.10:8080/admin",
                      "rules_target": "netns:k8l-node-b"}, ["FW-002"]),
+    ("dns-down", {"dest": "10.96.0.10", "port": 53}, ["FW-001"]),  # kube-proxy's REJECT for kube-dns
 ])
 def test_lab_firewall_faults(fault_lab, fault, values, expected):
     from k8srun.lab import control
@@ -519,7 +520,13 @@ def test_lab_firewall_faults(fault_lab, fault, values, expected):
         control.fix_fault(fault, fault_lab)
     assert codes(rb) == expected
     proof = one(rb, expected[-1] if fault == "firewall-l7" else "FW-001").evidence["rules"][0]
-    assert f"k8srun-lab {fault}" in proof["rule"] and proof["moved"] >= 1
+    assert proof["moved"] >= 1
+    if fault == "dns-down":
+        assert proof["chain"] == "KUBE-SERVICES" and "kube-system/kube-dns:dns-tcp has no endpoints" in proof["rule"]
+        assert "Service without ready endpoints" in one(rb, "FW-001").detail
+        assert "(Service kube-system/kube-dns:dns-tcp)" in one(rb, "FW-001").detail
+    else:
+        assert f"k8srun-lab {fault}" in proof["rule"]
     if fault == "firewall-host-unreachable":
         assert "'No route to host' (ICMP host-unreachable" in one(rb, "FW-003").detail
         assert one(rb, "FW-003").evidence["route"]["routed"] is True

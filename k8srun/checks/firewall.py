@@ -107,7 +107,9 @@ How each code decides
   probe saw is named, said to be matched by its text only. A failed probe
   with no such rule is no FW-001: the filter is elsewhere, or it is not a
   filter. A probe that connected is never FW-001, whatever rule matches on
-  paper.
+  paper. A kube-proxy ``KUBE-*`` REJECT commented "has no endpoints" is
+  named as what it is: the Service has no ready endpoint (service-routing
+  says why), the filter only carries that out.
 - **FW-002** (error): ``url`` given, the L4 connect succeeded, and the
   request failed: a **reset after the request was sent** (a filter that
   reads the request and answers tcp-reset, e.g. an iptables ``string``
@@ -566,6 +568,9 @@ def rule_matched(probe: dict | None, rules: pd.DataFrame, hop: str, subject: str
                                  "another rule or hop may answer too")
               + (f". {len(best) - 1} more rule(s) moved: " + "; ".join(_rule_text(r) for r in best[1:4])
                  if len(best) > 1 else ""))
+    if "has no endpoints" in (first["rule"] or "") and first["chain"].startswith("KUBE-"):
+        detail += (". kube-proxy writes this rule for a Service without ready endpoints: the filter is the "
+                   "symptom — the service-routing runbook says why the Service has none")
     return about(subject, [finding("FW-001", detail, {"probe": probe, "rules_target": hop, "rule": first,
                                                       "rules": best})])
 
