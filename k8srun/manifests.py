@@ -83,6 +83,8 @@ class Document:
     marks: dict[tuple, tuple[int, int, int, int]] = field(default_factory=dict)
     #: line of the document's first node
     line: int = 1
+    #: whether a mapping of it names a key twice (then yamllint says where)
+    repeats_a_key: bool = False
 
     def position(self, path: tuple, *, key: bool = True) -> tuple[int, int]:
         """(line, column) of ``path`` (its key, or its value), else of its nearest ancestor."""
@@ -253,6 +255,16 @@ def syntax_hint(message: str, lines: list[str], line: int) -> str:
 
 
 def _lint(file: str, text: str, lines: list[str]) -> list[dict]:
+    try:
+        return _lint_problems(file, text, lines)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (yamllint does not catch it)
+        line, column = _offset_position(text, exc.position)
+        return [problem(file, lines, line, column, "syntax",
+                        f"character #x{exc.character:04x} is not allowed in YAML" if isinstance(exc.character, int)
+                        else str(exc).splitlines()[0], "a control character (binary data, a bad copy-paste?)")]
+
+
+def _lint_problems(file: str, text: str, lines: list[str]) -> list[dict]:
     found = []
     for lint in linter.run(text, _LINT_CONFIG):
         if lint.rule is None:  # yamllint's syntax check: the parser's own message
@@ -273,7 +285,7 @@ def _lint(file: str, text: str, lines: list[str]) -> list[dict]:
 
 # ---------------------------------------------------------------- loading
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # LibYAML: what go-yaml (kubectl) is a port of
     """SafeLoader reading as ``sigs.k8s.io/yaml`` does: timestamps stay strings, unknown tags are ignored."""
 
 
@@ -386,11 +398,12 @@ def documents(text: str) -> list[Document]:
             node = loader.get_node()
             if node is None:
                 continue
+            repeats = _repeats_a_key(node)
             data = loader.construct_document(node)
             marks: dict = {(): (node.start_mark.line + 1, node.start_mark.column + 1,
                                 node.start_mark.line + 1, node.start_mark.column + 1)}
             value = _walk(node, data, (), marks, [MAX_NODES], set())
-            found.append(Document(len(found), value, marks, node.start_mark.line + 1))
+            found.append(Document(len(found), value, marks, node.start_mark.line + 1, repeats))
     finally:
         loader.dispose()
     return found
@@ -407,6 +420,9 @@ def _load_documents(file: str, text: str, lines: list[str], problems: list[dict]
     except yaml.YAMLError as exc:  # constructor errors yamllint does not see (an unhashable key)
         line, column = _yaml_error_position(exc)
         message = (str(getattr(exc, "problem", "") or exc).splitlines() or ["unreadable"])[0]
+        if "maximum nesting depth" in message:
+            problems.append(problem(file, lines, 1, 1, "too-complex", f"not read: {message}"))
+            return []
         problems.append(problem(file, lines, line, column, "syntax", message,
                                 "a key that is itself a mapping or list (an unquoted '{{ }}' template?)"
                                 if "unhashable" in message else syntax_hint(message, lines, line)))
@@ -475,19 +491,54 @@ def _parse_json(file: str, text: str, lines: list[str]) -> Parsed:
 
 # ------------------------------------------------------------------ entry
 
+def _repeats_a_key(root: yaml.Node) -> bool:
+    """Whether a mapping under ``root`` names a scalar key twice (before merge keys are flattened)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                return True
+            stack += [v for _, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return False
+
+
 def parse(file: str, text: str, fmt: str | None = None) -> Parsed:
-    """Syntax problems and documents of one file's text (see the module doc); never raises on any text."""
+    """Syntax problems and documents of one file's text (see the module doc); never raises on any text.
+
+    YAML is composed with LibYAML first (fast; the parser go-yaml, kubectl's, is a port of); yamllint
+    is asked only about a file LibYAML refuses (for its message and position) or whose node tree
+    repeats a key (for each duplicate's position), so a clean folder costs one C parse per file.
+    """
     fmt = fmt or file_format(file, text)
     lines = text.splitlines()
     if fmt == "json":
         return _parse_json(file, text, lines)
+    problems: list[dict] = []
     try:
-        problems = _lint(file, text, lines)
-    except RecursionError:
-        return Parsed(file, "yaml", [problem(file, lines, 1, 1, "too-complex", "not read: nested too deeply")], [])
-    if any(p["problem"] in ("syntax", "tab-indentation") for p in problems):
+        docs = documents(text)
+    except yaml.YAMLError as exc:
+        try:
+            problems = _lint(file, text, lines)
+        except RecursionError:
+            problems = [problem(file, lines, 1, 1, "too-complex", "not read: nested too deeply")]
+        if not any(p["problem"] in ("syntax", "tab-indentation", "too-complex") for p in problems):
+            docs = _load_documents(file, text, lines, problems)  # LibYAML's own message (yamllint accepts it)
+            if not problems:  # cannot happen: documents() just failed
+                line, column = _yaml_error_position(exc)
+                problems.append(problem(file, lines, line, column, "syntax", str(exc).splitlines()[0]))
         return Parsed(file, "yaml", problems, [])
-    docs = _load_documents(file, text, lines, problems)
+    except (TooComplex, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, TooComplex) else "nested too deeply to read"
+        return Parsed(file, "yaml", [problem(file, lines, 1, 1, "too-complex", f"not read: {reason}")], [])
+    if any(d.repeats_a_key for d in docs):
+        problems = [p for p in _lint(file, text, lines) if p["problem"] == "duplicate-key"]
     return Parsed(file, "yaml", problems, docs)
 
 

@@ -39,12 +39,13 @@ How each code decides:
   default since 1.27). A custom resource (a kind of a group the schemas do
   not know) is *not checked*: its schema lives in its CRD, in the cluster;
   the object says so and CFG-002 reads PARTIAL.
-- **CFG-003** (error): a mapping that looks like a Kubernetes object (it
-  has at least one of ``apiVersion``, ``kind``, ``metadata``) lacks
+- **CFG-003** (error): a mapping that claims to be a Kubernetes object (it
+  has ``kind`` or ``metadata``, or a grouped ``apiVersion`` such as
+  ``apps/v1``; Helm's ``Chart.yaml`` with ``apiVersion: v2`` does not) lacks
   ``apiVersion``, ``kind`` or ``metadata.name``. ``metadata.generateName``
   counts as a name (``kubectl create`` accepts it; ``kubectl apply`` does
-  not, so the object's note says so). A document with none of the three
-  (an app's config file, ``values.yaml``) is syntax-checked only. Items of a
+  not, so the object's note says so). Any other document (an app's config
+  file, ``values.yaml``) is syntax-checked only. Items of a
   ``kind: List`` are objects themselves.
 
 Which version: ``kubernetes_version`` when given (validated against the
@@ -185,13 +186,19 @@ def _text(value: Any) -> str:
 def _objects_of(document: manifests.Document) -> list[tuple[tuple, dict]]:
     """(path, object) of each Kubernetes object in a document (the items of a ``kind: List``)."""
     data = document.data
-    if not isinstance(data, dict) or not ({"apiVersion", "kind", "metadata"} & set(data)):
+    if not isinstance(data, dict) or not looks_like_an_object(data):
         return []
     if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list) \
             and data.get("apiVersion") == "v1" and data.get("kind") == "List":
         return [(("items", i), item) for i, item in enumerate(data["items"])
                 if isinstance(item, dict)]
     return [((), data)]
+
+
+def looks_like_an_object(data: dict) -> bool:
+    """Whether a mapping claims to be a Kubernetes object: it has ``kind`` or ``metadata``, or a grouped
+    ``apiVersion`` (``apps/v1``). Helm's ``Chart.yaml`` (``apiVersion: v2``, no kind) is not one."""
+    return "kind" in data or "metadata" in data or "/" in _text(data.get("apiVersion"))
 
 
 def _row(code: str, subject: str, file: str, position: tuple[int, int], kind: str, field: str, message: str,
