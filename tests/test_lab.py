@@ -8,6 +8,7 @@ must not fire.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -184,6 +185,24 @@ def tls_symptom(reason: str):
     return tls_fault
 
 
+def tls_expiring_soon_symptom():
+    """Verification passes; the certificate served expires within 30 days."""
+    from cryptography import x509
+
+    code, out = tls_verify()
+    cert = x509.load_pem_x509_certificate((Path(os.environ["K8SRUN_LAB_DIR"]) / "server.pem").read_bytes())
+    left = cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
+    return code == 0 and "Verification: OK" in out and dt.timedelta(0) < left < dt.timedelta(days=30), out
+
+
+def tls_client_cert_required_symptom():
+    """Over TLS 1.2 (the alert comes inside the handshake) the server asks for a client certificate and
+    ends the handshake without one."""
+    code, out = probe(LAB.pod_a.netns, "openssl", "s_client", "-connect", f"{LAB.web_https.cluster_ip}:443",
+                      "-servername", LAB.web_fqdn, "-tls1_2")
+    return code != 0 and "Client Certificate Types" in out and "alert handshake failure" in out, out
+
+
 SYMPTOMS = {
     "mtu": mtu_symptom,
     "ip-forward": ip_forward_symptom,
@@ -199,6 +218,10 @@ SYMPTOMS = {
     "tls-expired": tls_symptom("certificate has expired"),
     "tls-wrong-san": tls_symptom("hostname mismatch"),
     "tls-unknown-ca": tls_symptom("unable to get local issuer certificate"),
+    "tls-not-yet-valid": tls_symptom("certificate is not yet valid"),
+    "tls-expiring-soon": tls_expiring_soon_symptom,
+    "tls-incomplete-chain": tls_symptom("unable to get local issuer certificate"),
+    "tls-client-cert-required": tls_client_cert_required_symptom,
     "pod-mtu": pod_mtu_symptom,
     "firewall-host-unreachable": firewall_host_unreachable_symptom,
     "firewall-l7": firewall_l7_symptom,

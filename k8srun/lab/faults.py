@@ -20,6 +20,12 @@ name                    finding   where         what is broken
 ``tls-expired``         TLS-001   k8l-pod-b     server certificate expired yesterday
 ``tls-wrong-san``       TLS-004   k8l-pod-b     certificate only for wrong.default.svc...
 ``tls-unknown-ca``      TLS-003   k8l-pod-b     certificate signed by a CA nobody trusts
+``tls-not-yet-valid``   TLS-002   k8l-pod-b     certificate's notBefore two days ahead
+``tls-expiring-soon``   TLS-005   k8l-pod-b     certificate valid, expires in ten days
+``tls-incomplete-       TLS-003   k8l-pod-b     certificate signed by an intermediate the
+chain``                                         server does not send (clients trust the root)
+``tls-client-cert-      TLS-006   k8l-pod-b     s_server ``-Verify 1``: a client certificate
+required``                                      is required
 ``pod-mtu``             MTU-002   k8l-node-a    pod-a's veth pair MTU 1500 (the overlay carries 1450)
 ``firewall-host-        FW-003    k8l-node-a    filter FORWARD: REJECT tcp dport 8080 with
 unreachable``                                   icmp-host-unreachable ("No route to host")
@@ -287,13 +293,14 @@ def render_kube_proxy(ctx: FaultContext) -> None:
         topology.load_kube_proxy_rules(node, *kube_proxy_tables(ctx.lab, ctx.state.faults, node))
 
 
-def _server_cert(variant: str) -> Callable[[FaultContext], None]:
+def _server_cert(variant: str, *, require_client_cert: bool = False) -> Callable[[FaultContext], None]:
     def reissue(ctx: FaultContext) -> None:
         certs.issue_server_cert(ctx.state_dir, variant, ctx.lab)
         process = ctx.state.processes.pop("tls", None)
         if process is not None:
             services.stop_server(process)
-        ctx.state.processes["tls"] = services.start_server("tls", ctx.state_dir, ctx.lab)
+        ctx.state.processes["tls"] = services.start_server("tls", ctx.state_dir, ctx.lab,
+                                                            require_client_cert=require_client_cert)
     return reissue
 
 
@@ -359,6 +366,23 @@ def _faults() -> dict[str, Fault]:
               "the web server certificate is signed by a CA the clients do not trust",
               "TLS verification fails: unable to get local issuer certificate",
               _server_cert("unknown-ca"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-not-yet-valid", "TLS-002", lab.pod_b.netns,
+              "the web server certificate's notBefore is two days ahead (issued by a clock that runs fast)",
+              "TLS verification fails: certificate is not yet valid",
+              _server_cert("not-yet-valid"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-expiring-soon", "TLS-005", lab.pod_b.netns,
+              "the web server certificate is valid but expires in ten days",
+              "TLS verification succeeds; notAfter is ten days away",
+              _server_cert("expiring-soon"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-incomplete-chain", "TLS-003", lab.pod_b.netns,
+              "the web server certificate is signed by an intermediate CA the server does not send "
+              "(clients trust the lab CA, the root)",
+              "TLS verification fails: unable to get local issuer certificate (the intermediate is missing)",
+              _server_cert("incomplete-chain"), _server_cert("valid"), exclusive_group="tls"),
+        Fault("tls-client-cert-required", "TLS-006", lab.pod_b.netns,
+              "the TLS server requires a client certificate (openssl s_server -Verify 1)",
+              "TLS handshake fails: tlsv13 alert certificate required",
+              _server_cert("valid", require_client_cert=True), _server_cert("valid"), exclusive_group="tls"),
         Fault("pod-mtu", "MTU-002", lab.node_a.netns,
               f"pod-a's veth pair ({lab.pod_a.ifname} / {lab.pod_a.host_link}) has MTU {lab.node_mtu}, "
               f"but the overlay carries {lab.pod_mtu} ({lab.node_mtu} - 50 bytes of VXLAN)",

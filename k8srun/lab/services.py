@@ -9,6 +9,7 @@ name        namespace    command                                            list
                          ``web``, ``kube-dns`` and ``kubernetes``
                          ``.<ns>.svc.cluster.local`` -> their ClusterIPs
 ``tls``     k8l-pod-b    ``openssl s_server -www`` with ``server.pem``      tcp 8443
+                         (``-Verify 1`` under fault tls-client-cert-required)
 ==========  ===========  =================================================  ==========
 
 Each HTTP backend serves ``/`` as one line, ``<pod name> <pod ip>``, so a
@@ -37,7 +38,8 @@ def backend_banner(pod_name: str, pod_ip: str) -> str:
     return f"{pod_name} {pod_ip}"
 
 
-def _command(name: str, state_dir: Path, lab: Lab) -> tuple[str, list[str], str, int]:
+def _command(name: str, state_dir: Path, lab: Lab, require_client_cert: bool = False,
+             ) -> tuple[str, list[str], str, int]:
     """(namespace, argv, proto, port) of server ``name``."""
     if name in ("web-a", "web-b"):
         pod = lab.pod_a if name == "web-a" else lab.pod_b
@@ -63,13 +65,16 @@ def _command(name: str, state_dir: Path, lab: Lab) -> tuple[str, list[str], str,
         return lab.pod_b.netns, [
             "openssl", "s_server", "-accept", str(lab.tls_port), "-www", "-quiet",
             "-cert", str(state_dir / certs.CERT_FILE), "-key", str(state_dir / certs.KEY_FILE),
+            *(["-Verify", "1"] if require_client_cert else []),
         ], "tcp", lab.tls_port
     raise LabError(f"unknown lab server {name!r} (one of {', '.join(SERVICE_NAMES)})")
 
 
-def start_server(name: str, state_dir: Path, lab: Lab = LAB) -> LabProcess:
-    """Start server ``name`` and wait (≤ 3 s) until it listens; raise with its log if it does not."""
-    netns, argv, proto, port = _command(name, state_dir, lab)
+def start_server(name: str, state_dir: Path, lab: Lab = LAB, *, require_client_cert: bool = False) -> LabProcess:
+    """Start server ``name`` and wait (≤ 3 s) until it listens; raise with its log if it does not.
+
+    ``require_client_cert``: the ``tls`` server demands a client certificate (``-Verify 1``)."""
+    netns, argv, proto, port = _command(name, state_dir, lab, require_client_cert)
     log = state_dir / f"{name}.log"
     pid = spawn_in_netns(netns, argv, log)
     process = LabProcess(netns=netns, pid=pid, argv=argv, proto=proto, port=port, log=str(log))
