@@ -101,7 +101,8 @@ def test_command_ids_are_filled_from_parameters():
 # -- one declaration per command: a recording of one runbook replays in another -------------------------
 
 #: values for the placeholders of parameterised commands
-SAMPLE = {"dest": "192.0.2.10", "size": 1400}
+SAMPLE = {"dest": "192.0.2.10", "size": 1400, "dev": "vxlan0", "other": "192.0.2.20", "vxlan_port": 8472,
+          "peer_pod_ip": "10.244.2.10", "pod_pid": 4242}
 
 
 def _declared_commands() -> list[tuple[str, NodeCommand]]:
