@@ -347,12 +347,22 @@ def write_apiserver_config(state: dict) -> None:
     path.with_suffix(".tmp").replace(path)
 
 
-def _apiserver_listening() -> bool:
+def _listening(address: str, port: int) -> bool:
     import socket
 
-    with contextlib.suppress(OSError), socket.create_connection((APISERVER_ADDRESS, APISERVER_PORT), timeout=0.5):
+    with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=0.5):
         return True
     return False
+
+
+def _apiserver_listening() -> bool:
+    return _listening(APISERVER_ADDRESS, APISERVER_PORT)
+
+
+def _ports_in_use() -> list[str]:
+    """The control plane's addresses something already listens on (another control plane, under another dir)."""
+    wanted = [(member_ip(m), port) for m in (*MEMBERS, EXTRA_MEMBER) for port in (2379, 2380)]
+    return [f"{a}:{p}" for a, p in [*wanted, (APISERVER_ADDRESS, APISERVER_PORT)] if _listening(a, p)]
 
 
 # ------------------------------------------------------------------ up / down
@@ -364,6 +374,10 @@ def up() -> bool:
             raise LabError(f"{tool} not found: apt-get install etcd-server etcd-client e2fsprogs mount")
     if is_up():
         return False
+    busy = _ports_in_use()
+    if busy:
+        raise LabError(f"something already listens on {', '.join(busy)}: another control plane is up "
+                       "(`k8srun lab down` with the K8SRUN_LAB_DIR it was built with)")
     directory = cp_dir()
     if directory.exists() and any(directory.iterdir()):
         raise LabError(f"{directory} exists and is not a control plane: run `k8srun lab down` first")
@@ -374,8 +388,8 @@ def up() -> bool:
         make_disk(state)
         for name in MEMBERS:
             start_member(name, etcd_argv(name, list(MEMBERS), new=True))
-        for url in endpoints():
-            wait_until(f"etcd {url}", lambda url=url: etcd_health(url))
+        for name in MEMBERS:
+            wait_until(f"etcd {name}", lambda name=name: member_pid(name) is not None and etcd_health(client_url(name)))
         _issue_apiserver_cert(directory)
         write_apiserver_config(state)
         write_kubeconfig(state)
@@ -383,7 +397,7 @@ def up() -> bool:
         pid = _spawn(argv, directory / "apiserver.log")
         state["processes"]["apiserver"] = {"pid": pid, "argv": argv}
         save(state)
-        wait_until("API-server stand-in", _apiserver_listening)
+        wait_until("API-server stand-in", lambda: process_alive(pid, argv) and _apiserver_listening())
     except BaseException:
         down()
         raise
