@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -84,7 +85,7 @@ def recording_source(spec: dict) -> str:
 
 def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
     """Rebuild scenario ``name`` and record its node outputs from the lab; returns its folder."""
-    from k8srun.lab import control
+    from k8srun.lab import control, controlplane
     from k8srun.report import run_runbook
 
     spec = record_spec(name)
@@ -93,9 +94,12 @@ def record(name: str, out_dir: Path, *, progress: bool = True) -> Path:
         return root
     with tempfile.TemporaryDirectory(prefix=f"k8srun-record-{name}-") as tmp:
         report = Path(tmp) / "report"
-        with control.lab_session():
+        on_control_plane = any(fault in controlplane.FAULTS for fault in spec["faults"])
+        with controlplane.control_plane_session() if on_control_plane else control.lab_session():
             for fault in spec["faults"]:
-                control.break_fault(fault)
+                (controlplane if on_control_plane else control).break_fault(fault)
+            if on_control_plane:  # kubectl's way to name the control plane's kubeconfig (not a recorded parameter)
+                os.environ["KUBECONFIG"] = str(controlplane.kubeconfig_path())
             result = run_runbook(spec["runbook"], {"source": recording_source(spec), **spec["parameters"]},
                                  report, progress=progress)
         if result.error:
