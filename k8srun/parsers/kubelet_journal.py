@@ -6,7 +6,9 @@ or ``+00:00``), and inside the message the klog header
 ``Lmmdd hh:mm:ss.uuuuuu THREADID file.go:LINE] MESSAGE`` with its
 structured form ``"Message" key="value" key2=value2``. Journal marker
 lines (``-- Logs begin at ...``, ``-- Boot ... --``, ``-- No entries --``)
-are skipped. A message without a klog header (systemd's "Started
+are skipped. An indented line after an entry is that entry's next line
+(journalctl prints a multi-line message so) and is appended to its
+``message``. A message without a klog header (systemd's "Started
 kubelet.service", plain stderr) gets ``level`` None and the whole text as
 ``message``. No kubelet journal exists in this sandbox: the fixtures are
 written from real-world kubelet lines (``--recorded-upstream``).
@@ -92,6 +94,9 @@ def parse(text: str) -> list[dict]:
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("-- "):
+            continue
+        if rows and line[:1] in (" ", "\t"):  # journalctl indents the further lines of a multi-line entry
+            rows[-1]["message"] += "\n" + line.strip()
             continue
         m = _PREFIX.fullmatch(line.rstrip())
         if m is None:
