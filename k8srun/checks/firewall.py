@@ -34,10 +34,11 @@ so a recording made on another machine replays. ``T = clamp(timeout_s / 5,
 0.5, 3)`` seconds per step (the SYN, then the HTTP response): with every
 packet dropped a run costs about ``T`` plus four commands.
 
-The rules hop's commands run in a second session on ``rules_target`` with
-the same source and parameters (:func:`rules_hop`); their outputs are saved
-in the report's ``hosts/`` beside the target's, so a report folder (or a
-recorded scenario) replays both.
+The rules hop's commands run in a second place of the run on
+``rules_target`` (:func:`rules_hop`, :mod:`k8srun.places`) with the same
+source and parameters; their outputs are saved in the report's ``hosts/``
+beside the target's, so a report folder (or a recorded scenario) replays
+both.
 
 How the probe is classified
 ===========================
@@ -161,7 +162,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import ipaddress
-import weakref
 from html import escape
 from typing import Any
 
@@ -172,6 +172,7 @@ from ..errors import ParameterError
 from ..evidence import IPTABLES_SAVE, ROUTE_GET, NodeCommand
 from ..model import Finding, about, finding
 from ..parsers import connect_probe, ip_route_get, iptables_save
+from ..places import other_place
 from ..registry import CLUSTER, TARGET, TIMEOUT, Parameter, Runbook
 from .dns import id_part, interpreter
 
@@ -651,35 +652,17 @@ def subjects(*, probe: dict | None, source: str | None = None, **_: Any) -> list
 
 # ------------------------------------------------------------------ gather
 
-_HOPS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
-
-
 def rules_hop(rb):
     """The session whose target is ``rules_target``: ``rb`` itself when it is empty or the target.
 
-    A second :class:`~k8srun.session.Session` with the same source and parameters but ``target =
-    rules_target``, sharing ``rb``'s unavailable rows and missing evidence; its command outputs are saved in
-    ``rb``'s report folder (``hosts/<that host>/``), so the report replays both places.
+    Else a second place of the run (:func:`k8srun.places.other_place`): the same source and parameters on
+    ``rules_target``, sharing ``rb``'s unavailable rows and missing evidence, its outputs saved in ``rb``'s
+    report folder (``hosts/<that host>/``), so the report replays both places.
     """
     spec = rb.parameters.get("rules_target") or ""
     if not spec or spec == (rb.parameters.get("target") or ""):
         return rb
-    if rb not in _HOPS:
-        from ..redact import redact_command_result
-        from ..session import Session
-        from ..targets import save_results
-
-        class Hop(Session):
-            def _record(self, result=None):
-                if self.report_dir is not None and result is not None:
-                    self.report_dir.mkdir(parents=True, exist_ok=True)
-                    save_results([redact_command_result(result)], self.report_dir)
-
-        hop = Hop(rb.runbook, rb.source, {**rb.parameters, "target": spec})
-        hop.unavailable, hop.missing_evidence = rb.unavailable, rb.missing_evidence
-        hop.report_dir = rb.report_dir
-        _HOPS[rb] = hop
-    return _HOPS[rb]
+    return other_place(rb, spec, "rules")
 
 
 def dest_names(rb, address: str | None, port: int, proto: str) -> list[str]:
