@@ -104,8 +104,8 @@ took it?) decide.
   judged from the probes (everything across is broken; they cannot be told
   apart), only from static evidence.
 - **NET-002** (error), any of:
-  a DROP/REJECT rule on either node (``iptables-save -c``: filter/raw/
-  mangle, chains INPUT, OUTPUT, PREROUTING, and FORWARD) that can match UDP
+  a DROP/REJECT rule on either node (``iptables-save -c``: the filter, raw,
+  mangle and security tables, any chain but POSTROUTING) that can match UDP
   to ``vxlan_port`` (protocol udp or any, no ``--dport`` or one that holds
   the port, no ``-s``/``-d`` that excludes the two nodes) **and whose packet
   counter moved during the probes** — the proof, with the rule and its delta
@@ -141,7 +141,7 @@ took it?) decide.
   node the pod runs on is named: pods there lose their routes first.
 
 Every node pair and pod pair probed, and every CNI agent pod, gets a
-verdict (:func:`subjects`): NET-001 is about the node pair; NET-002 about
+verdict (:func:`subjects`; of the agent pods, those not Ready): NET-001 is about the node pair; NET-002 about
 the pod pair when the pods were probed (their traffic is what the blocked
 port kills; the node pair's own TCP answered), else the node pair; NET-003
 and NET-005 about the pod pair; NET-004 about the agent pod.
@@ -198,6 +198,8 @@ CNI_LABELS = {"flannel": (("app", "flannel"), ("k8s-app", "flannel")),
 TUNNEL_KINDS = ("vxlan", "ipip", "geneve", "wireguard", "gre", "ip6tnl", "sit")
 TUNNEL_NAMES = re.compile(r"^(flannel\.\d+|cilium_\w+|vxlan[.\w-]*|tunl\d+|wg\d+|cni-\w+|calico\.\w+)$")
 CAPTURE_COUNT = 40
+#: tables whose DROP/REJECT rules can stop the overlay's packets (nat does not filter)
+FILTERING_TABLES = ("filter", "raw", "mangle", "security")
 PING_COUNT = 3
 
 
@@ -462,8 +464,7 @@ def rule_blocks_overlay(rule: dict, vxlan_port: int, addresses: list[str]) -> bo
     """Whether a DROP/REJECT rule can match the overlay's UDP packets between ``addresses`` (module doc)."""
     if rule.get("kind") != "rule" or rule.get("target") not in ("DROP", "REJECT"):
         return False
-    if rule.get("chain") not in ("INPUT", "OUTPUT", "PREROUTING", "FORWARD") and not rule.get("chain", "").startswith(
-            ("KUBE-", "cali-", "CILIUM", "FLANNEL")) and rule.get("table") != "filter":
+    if rule.get("table") not in FILTERING_TABLES or rule.get("chain") == "POSTROUTING":
         return False
     proto = str(rule.get("protocol") or "").lower()
     if proto and proto not in ("udp", "all", "17"):
@@ -772,11 +773,12 @@ def diagnose(*, l4: pd.DataFrame, pod_probe: dict | None, route: pd.DataFrame, r
 
 def subjects(*, l4: pd.DataFrame, cni_pods: pd.DataFrame, peer: str = "", source: str = "target", pod_ip: str = "",
              peer_pod_ip: str = "", peer_name: str = "", source_name: str = "", **_: Any) -> list[str]:
-    """The node pair, the pod pair (when probed) and every CNI agent pod."""
+    """The node pair, the pod pair (when probed) and every CNI agent pod that is not Ready (the Ready ones are
+    listed in the CNI table; a verdict "no cause found" on a healthy agent would read as a suspicion)."""
     out = [node_pair(source_name or source, peer_name or peer)] if peer else []
     if peer_pod_ip:
         out.append(pod_pair(pod_ip, peer_pod_ip))
-    out += [f"pod {r['namespace']}/{r['pod']}" for r in _records(cni_pods)]
+    out += [f"pod {r['namespace']}/{r['pod']}" for r in _records(cni_pods) if not r["ready"]]
     return out
 
 
