@@ -120,6 +120,9 @@ class FlannelDown:
         for ds in daemonsets["items"]:
             ds["status"].update(numberReady=1, numberAvailable=1, numberUnavailable=1)
         files["kube-flannel/daemonsets.json"] = go_json(daemonsets)
+        info = json.loads(files["k8srun.json"])
+        info["gathered"] = sorted(set(info["gathered"]) | {k for k in files if k.endswith("/logs-previous.txt")})
+        files["k8srun.json"] = go_json(info)
         return files
 
 
