@@ -10,6 +10,7 @@ declare -A tool_pkg=(
   [etcd]=etcd-server [etcdctl]=etcd-client [dig]=dnsutils [dnsmasq]=dnsmasq-base
   [conntrack]=conntrack [tcpdump]=tcpdump [nc]=netcat-openbsd [ping]=iputils-ping
   [openssl]=openssl [curl]=curl [ss]=iproute2 [ssh]=openssh-client [chromium]=chromium
+  [mkfs.ext4]=e2fsprogs [losetup]=mount
 )
 missing=()
 for tool in "${!tool_pkg[@]}"; do
