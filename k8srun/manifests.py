@@ -9,15 +9,21 @@ one), as editors, ``yamllint`` and :class:`json.JSONDecodeError` give them.
 
 **Syntax** (:func:`parse`):
 
-- YAML (multi-document included) is linted with ``yamllint`` (a maintained
-  linter on PyYAML's scanner) with one rule enabled besides its syntax check:
-  ``key-duplicates``. Its cosmetic rules (indentation width, line length,
-  truthy, document-start) stay off: they are style, not what stops
-  ``kubectl apply``. A syntax error ends the file (the parser cannot go on):
-  one problem, at the position the parser names. A tab where indentation
-  is expected (``found character '\\t' that cannot start any token``) is
-  named ``tab-indentation``; other parser messages get a plain hint
-  (:func:`syntax_hint`).
+- YAML (multi-document included) is composed with LibYAML (PyYAML's C
+  binding; go-yaml, what kubectl decodes with, is a port of LibYAML). A file
+  LibYAML refuses is linted with ``yamllint`` (a maintained linter on
+  PyYAML's scanner) for the message and position of the first syntax error
+  (the parser cannot go on after it, so one per file); a file whose node
+  tree names a key twice in one mapping is linted for every duplicate's
+  position (yamllint's ``key-duplicates``). Its cosmetic rules (indentation
+  width, line length, truthy, document-start) stay off: style, not what
+  stops ``kubectl apply``. So a clean folder costs one C parse per file. A
+  tab where indentation is expected (``found character '\\t' that cannot
+  start any token``) is named ``tab-indentation``; other parser messages get
+  a plain hint (:func:`syntax_hint`); a control character YAML does not
+  allow is a syntax problem at its position; a constructor error yamllint
+  does not see (``{{ .Values.x }}`` read as a mapping key: "found unhashable
+  key") is one too.
 - JSON is read with :mod:`json`: the first error's line/column from
   :class:`json.JSONDecodeError`, except that a *trailing comma* (``,``
   before ``}``/``]``, which the decoder reports at the bracket) is reported

@@ -305,6 +305,7 @@ def test_kubernetes_version_from_the_parameter_the_source_or_the_pinned_default(
     old, note = configsyntax.choose_version("", "v1.21.0")
     assert old == kubeschema.shipped_versions()[0] and "no schemas for Kubernetes 1.21" in note
     assert configsyntax.kubernetes_version("kubernetes_version", "v1.30.4") == "1.30"
+    assert configsyntax.kubernetes_version("kubernetes_version", 1.3) == "1.30"  # `-p kubernetes_version 1.30`
     for bad in ("1.2x", "latest", "1.19"):
         with pytest.raises(ParameterError, match="kubernetes_version"):
             configsyntax.kubernetes_version("kubernetes_version", bad)
@@ -350,6 +351,7 @@ def test_no_path_and_no_manifests_in_the_source_is_not_checked():
     run = diagnose_runbook("config-syntax", source="none")
     assert run.findings == [] and set(run.checks_table()["status"]) == {"NOT CHECKED"}
     assert [u.what for u in run.unavailable] == ["manifests"]
+    assert str(configsyntax.excerpts(run._configsyntax, "CFG-001")).startswith("not checked")
 
 
 # ------------------------------------------------------------ bad input

@@ -124,7 +124,12 @@ def manifest_path(name: str, value: Any) -> str:
 
 
 def kubernetes_version(name: str, value: Any) -> str:
-    """``1.30`` / ``v1.30.4``: a minor the installed kubernetes-validate ships schemas for."""
+    """``1.30`` / ``v1.30.4``: a minor the installed kubernetes-validate ships schemas for.
+
+    A number is read with two minor digits (YAML makes ``1.30`` the float 1.3; no minor below 10 ships).
+    """
+    if isinstance(value, float):  # `-p kubernetes_version 1.30` arrives as the YAML number 1.3
+        value = f"{value:.2f}"
     wanted = kubeschema.minor(str(value))
     if wanted is None:
         raise ParameterError(name, value, "must be a Kubernetes version such as 1.30")
@@ -506,7 +511,8 @@ def gather(rb) -> dict:
                                 f"CRD holds it); objects in {', '.join(in_files[:3])}"
                                 + (" and more" if len(in_files) > 3 else "") + " not checked against a schema",
                                 where="local")
-    result.update(root=str(root), kubernetes_version=version, version_reason=why, strict=strict)
+    result.update(root=str(root), kubernetes_version=version, version_reason=why, strict=strict,
+                  schemas_loaded=schemas is not None)
     rb._configsyntax = result
     return result
 
@@ -540,12 +546,21 @@ def problem_counts(problems: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     return table.sort_values("total", ascending=False, kind="stable").head(top).reset_index()
 
 
+def excerpts(result: dict, code: str, limit: int = 20) -> "Excerpts":
+    """The offending lines of ``code``'s problems (or why nothing was looked at)."""
+    problems = result["problems"]
+    looked = bool(result.get("root")) and (code != "CFG-002" or result.get("schemas_loaded", True))
+    return Excerpts(problems[problems["code"] == code], limit,
+                    empty="no problem found" if looked else "not checked: nothing was read (see the rows above)")
+
+
 class Excerpts:
     """The offending lines with a caret under the column, as a notebook output (redacted HTML) or text."""
 
-    def __init__(self, problems: pd.DataFrame, limit: int = 20):
+    def __init__(self, problems: pd.DataFrame, limit: int = 20, empty: str = "no problem found"):
         self.rows = [r for _, r in problems.head(limit).iterrows()]
         self.more = max(0, len(problems) - limit)
+        self.empty = empty
 
     def _blocks(self) -> list[tuple[str, str]]:
         out = []
@@ -556,7 +571,7 @@ class Excerpts:
         return out
 
     def __str__(self) -> str:
-        text = "\n\n".join(f"{title}\n{block}" for title, block in self._blocks()) or "no problem found"
+        text = "\n\n".join(f"{title}\n{block}" for title, block in self._blocks()) or self.empty
         return text + (f"\n\n... and {self.more} more (the problems table lists them)" if self.more else "")
 
     def _repr_html_(self) -> str:
@@ -566,7 +581,7 @@ class Excerpts:
                  f"<pre style='background:#f8f9fa;padding:6px;border-left:3px solid #d9480f;white-space:pre'>"
                  f"{html.escape(block)}</pre>" for title, block in self._blocks()]
         if not parts:
-            parts = ["<p><em>no problem found</em></p>"]
+            parts = [f"<p><em>{html.escape(self.empty)}</em></p>"]
         if self.more:
             parts.append(f"<p><em>... and {self.more} more (the problems table lists them)</em></p>")
         return redact_html("".join(parts))
