@@ -289,6 +289,19 @@ def test_default_scenario_replays_offline():
     assert chart.count("class='percentile'") == len(cp.fsync_table(rb._evidence["fsync"]))
 
 
+def test_static_pods_of_the_source_name_etcd_and_its_data_dir():
+    from k8srun.session import Session
+
+    rb = Session.start("control-plane", source="scenario:healthy", show=False)
+    pods = cp.static_pods(rb)
+    assert sorted(p["metadata"]["name"] for p in pods) == ["etcd-cp-1", "kube-apiserver-cp-1"]
+    assert (cp.etcd_endpoints(rb, pods), cp.data_dir(rb, pods)) == (["https://10.0.0.10:2379"], "/var/lib/etcd")
+    table = cp.static_pod_table(rb, pods)
+    assert set(table["state"]) == {"running"} and table["last_log_lines"].str.len().min() > 0
+    rb.diagnose()  # a bundle without node outputs: every code NOT CHECKED, never OK
+    assert set(rb.checks_table()["status"]) == {"NOT CHECKED"}
+
+
 def test_source_none_without_etcd_or_data_dir_is_not_checked(tmp_path):
     rb = diagnose_runbook("control-plane", source="none", kubeconfig=str(tmp_path / "absent"), timeout_s=2)
     statuses = dict(zip(rb.checks_table()["code"], rb.checks_table()["status"]))
@@ -362,8 +375,12 @@ def test_slow_disk_raises_etcd004_with_the_measured_p99(control_plane):
     lab_cli("break", "etcd-slow-disk")
     try:
         rb = run_lab(control_plane, fio=True, etcd=False, fio_size="24k")
+        killed = run_lab(control_plane, fio=True, etcd=False, fio_size="1m", timeout_s=1)  # fio killed mid-run
     finally:
         lab_cli("fix", "etcd-slow-disk")
+    statuses = dict(zip(killed.checks_table()["code"], killed.checks_table()["status"]))
+    assert statuses["ETCD-004"] == "NOT CHECKED" and "ETCD-004" not in codes(killed)
+    assert any("timed out" in u.reason for u in killed.unavailable)
     found = [f for f in rb.findings if f.code == "ETCD-004"]
     assert found and found[0].evidence["fsync_p99_ms"] > 20, found
     assert f"p99 {found[0].evidence['fsync_p99_ms']:.2f} ms" in found[0].detail
