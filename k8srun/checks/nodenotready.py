@@ -19,7 +19,9 @@ evidence name           where from                                    read for  
 ``kubelet-certs``       ``openssl x509 -in PKI_DIR/F`` on the target  notBefore/notAfter    NODE-004
                         for F in kubelet-client-current.pem,
                         kubelet-server-current.pem, kubelet.crt
-                        (:mod:`k8srun.parsers.kubelet_certs`)
+                        (ids ``kubelet-cert-client-current``,
+                        ``-server-current``, ``-kubelet-crt``;
+                        :mod:`k8srun.parsers.kubelet_certs`)
 ======================  ============================================  ====================  ================
 
 **Which nodes are looked at.** ``node`` given: that node (absent from the
@@ -174,10 +176,22 @@ REQUIRES: dict[str, list[str]] = {
     "NODE-004": ["kubelet-certs"],
 }
 
-KUBELET_CERT = NodeCommand(
-    "kubelet-cert-{cert_file}", lambda v: ("openssl", "x509", "-in", f"{v['pki_dir'].rstrip('/')}/{v['cert_file']}"),
-    None, "kubelet certificate (no key is printed)", evidence="kubelet-certs", accept_exit=(0, 1),
-    columns=tuple(kubelet_certs.COLUMNS), result_parser=kubelet_certs.frame_result)
+
+
+def _cert_command(command_id: str, file: str) -> NodeCommand:
+    """``openssl x509 -in PKI_DIR/FILE``: the certificate only, never the key (module doc)."""
+    return NodeCommand(command_id, lambda v: ("openssl", "x509", "-in",
+                                              f"{(v.get('pki_dir') or PKI_DIR).rstrip('/')}/{file}"),
+                       None, f"kubelet certificate {file} (no key is printed)", evidence="kubelet-certs",
+                       accept_exit=(0, 1), columns=tuple(kubelet_certs.COLUMNS),
+                       result_parser=kubelet_certs.frame_result)
+
+
+CLIENT_CERT = _cert_command("kubelet-cert-client-current", "kubelet-client-current.pem")
+SERVING_CERT = _cert_command("kubelet-cert-server-current", "kubelet-server-current.pem")
+SELF_SIGNED_CERT = _cert_command("kubelet-cert-kubelet-crt", "kubelet.crt")
+#: the certificate reads, in CERT_FILES order
+CERT_COMMANDS = (CLIENT_CERT, SERVING_CERT, SELF_SIGNED_CERT)
 
 
 # ------------------------------------------------------------------ time
@@ -190,7 +204,7 @@ def _utc(value: Any) -> pd.Timestamp | None:
 
 
 def age(since: Any, now: Any) -> str:
-    """``since`` → ``now`` as ``3d4h``, ``42m``, ``12s`` (empty when either is unknown)."""
+    """``since`` → ``now`` as ``3d4h``, ``1h2m``, ``42m``, ``7m40s``, ``12s`` (empty when either is unknown)."""
     start, end = _utc(since), _utc(now)
     if start is None or end is None:
         return ""
@@ -203,7 +217,9 @@ def age(since: Any, now: Any) -> str:
         return f"{sign}{days}d{hours}h"
     if hours:
         return f"{sign}{hours}h{minutes}m"
-    return f"{sign}{minutes}m" if minutes else f"{sign}{secs}s"
+    if minutes >= 10:
+        return f"{sign}{minutes}m"
+    return f"{sign}{minutes}m{secs}s" if minutes else f"{sign}{secs}s"
 
 
 def _iso(value: Any) -> str:
@@ -602,7 +618,7 @@ def read_journal(rb) -> pd.DataFrame:
 
 def read_certificates(rb) -> pd.DataFrame:
     """``openssl x509`` of each kubelet certificate file on the target, one row per file (see module doc)."""
-    frames = [rb.node(KUBELET_CERT, cert_file=name) for name in CERT_FILES]
+    frames = [rb.node(command) for command in CERT_COMMANDS]
     frames = [f for f in frames if len(f)]
     certs = (pd.concat(frames, ignore_index=True) if frames
              else pd.DataFrame(columns=kubelet_certs.COLUMNS))
@@ -634,5 +650,5 @@ def gather(rb) -> dict:
             "owner": owner, "now": now(rb), "leases": leases(rb)}
 
 
-__all__ = ["RUNBOOK", "REQUIRES", "KUBELET_CERT", "gather", "diagnose", "subjects", "readiness_table",
+__all__ = ["RUNBOOK", "REQUIRES", "CERT_COMMANDS", "gather", "diagnose", "subjects", "readiness_table",
            "conditions_table", "journal_errors", "journal_causes", "certificate_table", "timeline", "looked_at"]

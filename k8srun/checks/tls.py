@@ -112,8 +112,12 @@ How each code decides
   firewall or dns runbook is next).
 
 With nothing to look at (no endpoint, pem or kubeconfig_certs), every code
-is NOT CHECKED with the reason. Every certificate and the endpoint get a
-verdict (:func:`subjects`). Evidence rows never carry a key or a token: the
+is NOT CHECKED with the reason. Verdicts (:func:`subjects`): the endpoint
+— the findings about the certificates of its chain are about it, naming the
+certificate and its depth (an endpoint whose leaf expired is what broke, not
+"no cause found") — and every certificate of a file; each certificate of
+the chain has its own verdict in the ``status`` column of the certificate
+table (valid / expires soon / expired / not yet valid). Evidence rows never carry a key or a token: the
 s_client output is redacted when saved (session tickets, PSKs) and the
 probe prints certificates only.
 
@@ -140,7 +144,7 @@ from ..evidence import NodeCommand
 from ..model import Finding, about, finding
 from ..parsers import openssl_s_client, tls_handshake
 from ..registry import CLUSTER, TARGET, TIMEOUT, Parameter, Runbook
-from .dns import id_part, interpreter
+from .dns import _is_address as _is_ip, id_part, interpreter
 
 # --------------------------------------------------------------- parameters
 
@@ -240,7 +244,7 @@ REQUIRES: dict[str, list[str]] = {
 }
 PARTIAL: dict[str, list[str]] = {"TLS-001": [CLOCK], "TLS-002": [CLOCK], "TLS-005": [CLOCK]}
 
-CERT_COLUMNS = ["source", "where", "depth", "label", "subject", "issuer", "common_name", "sans", "not_before",
+CERT_COLUMNS = ["source", "where", "depth", "label", "endpoint", "subject", "issuer", "common_name", "sans", "not_before",
                 "not_after", "days_left", "status", "key_type", "key_bits", "signature_algorithm",
                 "sha256_fingerprint", "is_ca", "self_signed", "ca_issuers"]
 #: OpenSSL X509_V_ERR numbers that mean "the chain does not reach a trusted root"
@@ -325,14 +329,6 @@ def _file_frame(text: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ pure checks
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def hostname_matches(name: str, sans: list[str]) -> bool:
     """RFC 6125 matching of ``name`` against subjectAltNames (see the module doc, TLS-004)."""
     if _is_ip(name):
@@ -396,8 +392,10 @@ def status_of(not_before: dt.datetime, not_after: dt.datetime, now: dt.datetime,
     return "valid"
 
 
-def certificate_table(rows: pd.DataFrame, source: str, where: str, now: dt.datetime, warn_days: int) -> pd.DataFrame:
-    """The rows of one source (endpoint chain or a file) as CERT_COLUMNS, with days left and a status."""
+def certificate_table(rows: pd.DataFrame, source: str, where: str, now: dt.datetime, warn_days: int,
+                      endpoint: str = "") -> pd.DataFrame:
+    """The rows of one source (endpoint chain or a file) as CERT_COLUMNS, with days left and a status
+    (``endpoint``: the endpoint's label, for the certificates of its chain)."""
     out = []
     for row in rows.to_dict("records"):
         not_before, not_after = _time(row["not_before"]), _time(row["not_after"])
@@ -405,7 +403,7 @@ def certificate_table(rows: pd.DataFrame, source: str, where: str, now: dt.datet
         place = f"{where} depth {row['depth']}" if source == "endpoint" else f"{where}: {row.get('origin')}"
         out.append({
             "source": source, "where": place, "depth": int(row["depth"]),
-            "label": f"certificate {name} ({place})", "subject": row["subject"], "issuer": row["issuer"],
+            "label": f"certificate {name} ({place})", "endpoint": endpoint, "subject": row["subject"], "issuer": row["issuer"],
             "common_name": row.get("common_name"), "sans": list(row.get("sans") or []),
             "not_before": not_before.isoformat(), "not_after": not_after.isoformat(),
             "days_left": round((not_after - now).total_seconds() / 86400, 1),
@@ -423,9 +421,14 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
 
 
 def _small(row: dict) -> dict:
-    keys = ("where", "subject", "issuer", "sans", "not_before", "not_after", "days_left", "status",
+    keys = ("label", "subject", "issuer", "sans", "not_before", "not_after", "days_left", "status",
             "sha256_fingerprint")
     return {k: row.get(k) for k in keys}
+
+
+def _subject(row: dict) -> str:
+    """What a certificate's finding is about: the endpoint for a certificate of its chain, else the certificate."""
+    return row["endpoint"] if row.get("endpoint") else row["label"]
 
 
 def _skew_text(clock: dict) -> str:
@@ -445,7 +448,7 @@ def expired(certificates: pd.DataFrame | None, clock: dict) -> list[Finding]:
         if not_after < now:
             detail = (f"{row['label']}: notAfter {not_after:%Y-%m-%d %H:%M:%S} UTC, expired {_span(now - not_after)} "
                       f"ago by the {clock['reference']} clock ({now:%Y-%m-%d %H:%M:%S} UTC)")
-            out += about(row["label"], [finding("TLS-001", detail, {"certificate": _small(row), "clock": clock})])
+            out += about(_subject(row), [finding("TLS-001", detail, {"certificate": _small(row), "clock": clock})])
     return out
 
 
@@ -466,7 +469,7 @@ def not_yet_valid(certificates: pd.DataFrame | None, clock: dict) -> list[Findin
         if not_before > now:
             detail = (f"{row['label']}: notBefore {not_before:%Y-%m-%d %H:%M:%S} UTC is {_span(not_before - now)} "
                       f"ahead of the {clock['reference']} clock ({now:%Y-%m-%d %H:%M:%S} UTC); {why}")
-            out += about(row["label"], [finding("TLS-002", detail, {"certificate": _small(row), "clock": clock})])
+            out += about(_subject(row), [finding("TLS-002", detail, {"certificate": _small(row), "clock": clock})])
     return out
 
 
@@ -479,7 +482,7 @@ def expiring_soon(certificates: pd.DataFrame | None, clock: dict, warn_days: int
         if not_before <= now <= not_after and not_after - now < dt.timedelta(days=warn_days):
             detail = (f"{row['label']}: expires {not_after:%Y-%m-%d %H:%M} UTC, in {_span(not_after - now)} "
                       f"(warning at {warn_days} days)")
-            out += about(row["label"], [finding("TLS-005", detail, {"certificate": _small(row), "clock": clock})])
+            out += about(_subject(row), [finding("TLS-005", detail, {"certificate": _small(row), "clock": clock})])
     return out
 
 
@@ -603,8 +606,9 @@ def diagnose(*, certificates: pd.DataFrame | None = None, handshake: dict | None
 
 
 def subjects(*, certificates: pd.DataFrame | None = None, handshake: dict | None = None, **_: Any) -> list[str]:
-    """The endpoint and every certificate looked at."""
-    return ([endpoint_label(handshake)] if handshake else []) + [r["label"] for r in _records(certificates)]
+    """The endpoint (its chain's certificates are parts of it) and every certificate of a file."""
+    return ([endpoint_label(handshake)] if handshake else []) + [r["label"] for r in _records(certificates)
+                                                                   if r["source"] != "endpoint"]
 
 
 # ------------------------------------------------------------------ gather
@@ -697,7 +701,8 @@ def gather(rb) -> dict:
     files, file_frames = read_files(rb)
     tables = []
     if handshake is not None and len(chain):
-        tables.append(certificate_table(chain, "endpoint", handshake["endpoint"], now, warn))
+        tables.append(certificate_table(chain, "endpoint", handshake["endpoint"], now, warn,
+                                        endpoint_label(handshake)))
     for frame in file_frames:
         where = frame["_where"].iloc[0] if len(frame) else ""
         tables.append(certificate_table(frame.drop(columns="_where"), where.partition(" ")[0], where, now, warn))

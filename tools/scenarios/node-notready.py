@@ -202,12 +202,14 @@ def write_hosts(root: Path) -> None:
 
     save("kubelet-journal", ["journalctl", "-u", "kubelet", "-o", "short-iso", "-n", "2000", "--no-pager"], journal())
     certs = certificates()
-    for file in ("kubelet-client-current.pem", "kubelet-server-current.pem", "kubelet.crt"):
+    ids = {"kubelet-client-current.pem": "kubelet-cert-client-current",
+           "kubelet-server-current.pem": "kubelet-cert-server-current", "kubelet.crt": "kubelet-cert-kubelet-crt"}
+    for file, command_id in ids.items():
         argv = ["openssl", "x509", "-in", f"{PKI}/{file}"]
         if file in certs:
-            save(f"kubelet-cert-{file}", argv, certs[file])
+            save(command_id, argv, certs[file])
         else:
-            save(f"kubelet-cert-{file}", argv, "", exit_code=1,
+            save(command_id, argv, "", exit_code=1,
                  stderr=f"Could not open file or uri for loading certificate from {PKI}/{file}\n"
                         "40C7B2D1B17F0000:error:80000002:system library:file_open:No such file or directory:"
                         f"../providers/implementations/storemgmt/file_store.c:267:calling stat({PKI}/{file})\n"
