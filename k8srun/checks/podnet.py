@@ -806,7 +806,15 @@ def _probe_row(frame: pd.DataFrame) -> dict | None:
 
 
 def _python_ok(rb, spec: str) -> bool:
-    return spec.partition(":")[0] in ("local", "netns", "replay") or rb.source.kind in ("scenario", "snapshot")
+    """Whether the connect probe (k8srun's own Python) can answer on ``spec``: local, netns:, or a replay."""
+    from ..targets.replay import ReplayTarget
+
+    if spec.partition(":")[0] in ("local", "netns", "replay"):
+        return True
+    try:
+        return isinstance(rb.target, ReplayTarget)
+    except Exception:  # noqa: BLE001 - a target that cannot be opened: its own row says why
+        return False
 
 
 def cluster_part(rb) -> dict:
