@@ -60,22 +60,23 @@ command id                          argv                                        
 ==================================  ===============================================  ==========  ======================
 
 Cluster: every pod of the CNI agents, picked by label (``app=flannel`` /
-``k8s-app=flannel``, ``k8s-app=calico-node``, ``k8s-app=cilium``), their containers and logs (``pods``), and the nodes
-(which node is ``peer``; whether the API sees it Ready). With ``-p source
-none`` the cluster part is skipped (NET-004 NOT CHECKED), the node checks
-run.
+``k8s-app=flannel``, ``k8s-app=calico-node``, ``k8s-app=cilium``), their
+containers and logs (``pods``), and the nodes (which node is ``peer``;
+whether the API sees it Ready). With ``-p source none`` the cluster part is
+skipped (NET-004 NOT CHECKED), the node checks run.
 
 *The probes, bounded and in order*: rules are read on both nodes; the two
 captures are started (threads, each ``timeout C`` with ``C = 2 s + the
 connect probe's step``); the three probes run *at the same time* (TCP to
 ``peer:10250``, UDP to ``peer:vxlan_port``, three pings to
 ``peer_pod_ip``, each bounded by the connect probe's step, clamp(timeout_s
-/ 5, 0.5, 3) s, and ping's ``-W 1``); rules are read again. With every
-packet dropped the run takes about C + 2 s (≈ 6 s at the default
-``timeout_s``); no fixed sleep. tcpdump needs a moment to start, so the
-first ping may not be in a capture: three pings 0.2 s apart are sent for
-that (a capture that shows nothing although the pings were answered says
-so: it was not listening in time).
+/ 5, 0.5, 3) s, and ping's ``-W 1``); rules are read again. The captures
+end last, so a run takes about C whatever is dropped (≈ 4 s at the default
+``timeout_s``: 4.3 s measured on the lab under ``node-unreachable``; with
+the notebook through ``k8srun run`` ≈ 12 s); no fixed sleep. tcpdump needs
+a moment to start and is started with the probes, not waited for, so the
+first ping may be missing from a capture: three pings 0.2 s apart are sent
+so that the later ones are seen.
 
 How each code decides
 =====================
