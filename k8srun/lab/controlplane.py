@@ -654,7 +654,7 @@ def fix_fault(name: str) -> bool:
 def status() -> list[dict]:
     """One row per process of the control plane: name, pid, address, running."""
     state = load() or {}
-    rows = [{"name": name, "pid": member_pid(name), "address": client_url(name),
+    rows = [{"name": name, "pid": member_pid(name) or "stopped", "address": client_url(name),
              "healthy": etcd_health(client_url(name), 0.5)} for name in (*MEMBERS, EXTRA_MEMBER)
             if _pid_file(name).exists()]
     api = state.get("processes", {}).get("apiserver")
