@@ -84,6 +84,13 @@ def _control_plane(action: str, name: str | None) -> int:
 
 
 def _print_status(*, as_json: bool) -> int:
+    if controlplane.is_up() and not as_json:
+        import pandas as pd
+
+        print("CONTROL PLANE (faults: " + (", ".join(controlplane.load()["faults"]) or "none") + ")")
+        print(_left_aligned(pd.DataFrame(controlplane.status())) + "\n")
+        if not control.is_up():
+            return 0
     if not control.is_up():
         raise LabError("the lab is not up: run `k8srun lab up` first")
     status = lab_status()
