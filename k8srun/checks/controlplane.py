@@ -78,8 +78,32 @@ leader, raft term/index, db size vs quota, leader changes in the window),
 ``fsync_table`` (the percentile rows), and :func:`fsync_chart` (the fsync
 latency distribution with the 10 ms line; :mod:`k8srun.charts` building blocks).
 
+Decisions (as an on-call SRE would take them):
+
+- Everything is asked *from the target*, as node commands, so the raw answers
+  are kept with the report and a report folder (or the recorded scenario)
+  replays offline; on replay the recorded argv is used (a probe's interpreter
+  and the kubeconfig path are the recording machine's). The API probes and
+  the metrics reader are k8srun's own Python (:mod:`k8srun.probes`), so an
+  ``ssh:`` target needs k8srun installed there, as the dns runbook's probe does.
+- The kubeconfig is the parameter, else ``$KUBECONFIG``'s first file, else
+  ``~/.kube/config`` — what kubectl reads. With ``source live`` the platform
+  checks the API answers before the notebook starts, so when kubectl fails run
+  it with ``-p source none`` (the examples in ``parameters/control-plane/``).
+- A TLS failure is CP-002 (kubectl cannot reach the API securely, whichever
+  side is wrong), with the x509 reason and a remedy that names both sides.
+- CP-003 is also raised from the kubeconfig alone when its client
+  certificate has expired: the server would answer 401.
+- Defaults: ``leader_window_s`` 5 s (short enough for an incident, long
+  enough to see a churning leader), ``leader_change_threshold`` 1 (one change
+  in 5 s can be a planned restart; two is churn), ``QUOTA_NEAR`` 80 % (etcd
+  raises NOSPACE at 100 % and the cluster turns read-only), ``fio_size`` the
+  guide's 22m (a test run on a production disk writes that much; the file is
+  removed).
+
 Limits: exec / auth-provider credential plugins are not run by the probe
-(the request then goes without credentials; the view says so); etcd over
+(the request then goes without credentials: a 401/403 follows; the view
+says so); etcd over
 TLS takes ``etcd_pki``, a directory on the target laid out as kubeadm's
 ``/etc/kubernetes/pki/etcd`` (``ca.crt``, ``healthcheck-client.crt``/``.key``).
 """

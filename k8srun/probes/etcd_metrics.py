@@ -10,8 +10,9 @@
 
 Only the lines of the families the control-plane runbook reads are kept
 (:data:`KEPT`: leader changes, has/is leader, quota, db size, failed
-proposals, process start time: a restart between the reads resets the counters), so a report stays small. Both reads of all
-endpoints happen at the same moments (threads), so the window is one window.
+proposals, process start time — a restart between the reads resets the
+counters), so a report stays small. Both reads of all endpoints happen at
+the same moments (threads), so the window is one window.
 """
 
 from __future__ import annotations
