@@ -8,10 +8,7 @@ Everything runs offline: the schemas are the ones kubernetes-validate ships.
 
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -447,12 +444,14 @@ def test_read_tree_caps_the_number_of_files(tmp_path):
     assert [f.file for f in files] == ["cm-0.yaml", "cm-1.yaml", "cm-2.yaml"] and left == 2
 
 
-def test_the_cli_runs_the_scenario_offline(tmp_path):
-    out = tmp_path / "report"
-    run = subprocess.run([sys.executable, "-m", "k8srun.cli", "run", "config-syntax", "--out", str(out)],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    document = json.loads((out / "config-syntax.findings.json").read_text())
-    assert sorted({f["code"] for f in document["findings"]}) == ["CFG-001", "CFG-002", "CFG-003"]
-    page = (out / "config-syntax.html").read_text()
-    assert "16 |       contianers:" in page and len(page.encode()) <= 150 * 1024
+def test_the_notebook_view_shows_each_excerpt_readably_and_redacted(tmp_path):
+    """(The CLI run of the scenario, its report size and its notebook: test_run_cli / test_report_html.)"""
+    token = "ghp_" + "a1B2" * 9
+    leaky = CORPUS["contianers.yaml"] + "  initContainers:\n    - name: init\n      image: init:1\n" \
+        f"      args: --token={token}\n"  # a string where a list must be: the excerpt shows this line
+    result = {**examine(write(tmp_path, {"contianers.yaml": leaky})), "root": str(tmp_path)}
+    page = configsyntax.excerpts(result, "CFG-002")._repr_html_()
+    assert "6 |   contianers:" in page and "  |   ^ unknown field &#x27;contianers&#x27; in spec" in page
+    assert "did you mean &#x27;containers&#x27;?" in page and "<pre" in page
+    assert "12 |       args: --token=" in page and token not in page  # redacted (k8srun.redact)
+    assert str(configsyntax.excerpts(result, "CFG-001")) == "no problem found"
