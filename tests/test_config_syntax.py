@@ -233,7 +233,9 @@ def test_healthy_manifests_give_no_cfg_code():
     result = examine(HEALTHY)
     assert result["problems"].empty, result["problems"][["file", "line", "message"]].to_string()
     objects = result["objects"].set_index("subject")
-    assert len(objects) == 7  # Deployment + Service, ConfigMap (JSON), Job, 2 List items, Certificate
+    assert len(objects) == 9  # Deployment + Service, ConfigMap (JSON), Job, 2 List items, Certificate, 2 configs
+    assert objects.loc["Kustomization ? at kustomization.yaml:2", "schema"] == (
+        "not checked: no schema for kustomize.config.k8s.io/v1beta1 Kustomization (a component's config file)")
     assert objects.loc["Job shop/migrate-* at migrate-job.yaml:2", "schema"].endswith(
         "generateName: kubectl create only (kubectl apply needs metadata.name)")
     assert objects.loc["Certificate shop/shop-tls at certificate.yaml:2", "schema"].startswith("not checked: no schema")

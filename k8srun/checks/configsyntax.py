@@ -44,8 +44,12 @@ How each code decides:
   ``apps/v1``; Helm's ``Chart.yaml`` with ``apiVersion: v2`` does not) lacks
   ``apiVersion``, ``kind`` or ``metadata.name``. ``metadata.generateName``
   counts as a name (``kubectl create`` accepts it; ``kubectl apply`` does
-  not, so the object's note says so). Any other document (an app's config
-  file, ``values.yaml``) is syntax-checked only. Items of a
+  not, so the object's note says so). A component's config file
+  (``*.config.k8s.io`` — KubeletConfiguration, KubeProxyConfiguration,
+  Kustomization, EncryptionConfiguration — kubeadm's, kind's, an audit
+  Policy) needs no name and has no built-in schema (CFG-002 reads PARTIAL
+  for it). Any other document (an app's config file, ``values.yaml``) is
+  syntax-checked only. Items of a
   ``kind: List`` are objects themselves.
 
 Which version: ``kubernetes_version`` when given (validated against the
@@ -97,6 +101,8 @@ UNAVAILABLE_ROWS = 10
 PROBLEM_COLUMNS = ["code", "severity", "subject", "file", "line", "column", "problem", "field", "message",
                    "suggestion", "hint", "source", "context"]
 OBJECT_COLUMNS = ["file", "document", "line", "api_version", "kind", "namespace", "name", "subject", "schema"]
+#: API groups of component config files besides ``*.config.k8s.io`` (no metadata.name, no built-in schema)
+COMPONENT_CONFIG_GROUPS = ("kubeadm.k8s.io", "audit.k8s.io", "kind.x-k8s.io")
 #: problem kind -> code
 CODES = {"syntax": "CFG-001", "tab-indentation": "CFG-001", "duplicate-key": "CFG-001",
          "unknown-field": "CFG-002", "wrong-type": "CFG-002", "missing-required": "CFG-002",
@@ -213,9 +219,16 @@ def _row(code: str, subject: str, file: str, position: tuple[int, int], kind: st
     return {**base, "code": code, "severity": severity, "subject": subject, "field": field, "suggestion": suggestion}
 
 
+def component_config(api_version: str) -> bool:
+    """Whether ``api_version`` is a component's config file (kubelet, kube-proxy, kubeadm, kustomize, kind,
+    audit policy, encryption config): read from a file by its program, never an API object, no name."""
+    group = api_version.rpartition("/")[0]
+    return group.endswith(".config.k8s.io") or group in COMPONENT_CONFIG_GROUPS
+
+
 def _missing_fields(obj: dict, at: tuple, document: manifests.Document, subject: str, file: str,
                     lines: list[str]) -> list[dict]:
-    """CFG-003 rows: apiVersion, kind, metadata.name (generateName counts)."""
+    """CFG-003 rows: apiVersion, kind, metadata.name (generateName counts; a component config has no name)."""
     rows = []
     root = document.position(at, key=False)
     for name in ("apiVersion", "kind"):
@@ -224,6 +237,8 @@ def _missing_fields(obj: dict, at: tuple, document: manifests.Document, subject:
                              "missing-field", name, f"no {name}" + (" value" if name in obj else ""), lines,
                              hint="every object needs apiVersion, kind and metadata.name"))
     metadata = obj.get("metadata")
+    if component_config(_text(obj.get("apiVersion"))):
+        return rows
     has_name = isinstance(metadata, dict) and (_text(metadata.get("name")).strip()
                                                or _text(metadata.get("generateName")).strip())
     if not has_name:
@@ -263,6 +278,8 @@ def _schema_rows(obj: dict, at: tuple, document: manifests.Document, subject: st
             return [_row("CFG-002", subject, file, document.position(at + ("kind",), key=False), "unknown-kind", "kind",
                          f"kind {kind} is not served by {api_version} in Kubernetes {version}", lines,
                          suggestion=close)], f"Kubernetes {version}: unknown kind"
+        if component_config(api_version):
+            return [], f"not checked: no schema for {api_version} {kind} (a component's config file)"
         return [], f"not checked: no schema for {api_version} {kind} (a custom resource: its CRD holds the schema)"
     rows = []
     for error in schemas.check(obj, definition):
