@@ -65,6 +65,7 @@ kubelet-journal     journalctl -u kubelet -o short-iso -n 2000  kubelet-journal
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
     from .targets import CommandResult
 
 Parser = Callable[[str], pd.DataFrame]
+#: characters a command id cannot hold (see :func:`k8srun.targets.valid_command_id`)
+_ID_UNSAFE = re.compile(r"[^a-z0-9._-]")
 ResultParser = Callable[["CommandResult"], pd.DataFrame]
 
 
@@ -100,8 +103,14 @@ class NodeCommand:
         return self.evidence or self.command_id.split("{")[0].rstrip("-")
 
     def build(self, values: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
-        """(command id, argv) for these parameter values."""
-        return self.command_id.format(**values), tuple(str(a) for a in self.argv(values))
+        """(command id, argv) for these parameter values.
+
+        A value placed in the id is lower-cased and every character a command id
+        cannot hold becomes ``_`` (an IPv6 ``fd00::1`` names ``ip-route-get-fd00__1``);
+        the argv gets the value itself.
+        """
+        in_id = {name: _ID_UNSAFE.sub("_", str(value).lower()) for name, value in values.items()}
+        return self.command_id.format(**in_id), tuple(str(a) for a in self.argv(values))
 
     def parse(self, text: str) -> pd.DataFrame:
         """The output as a DataFrame (ParseError when it is not this tool's output)."""

@@ -151,3 +151,13 @@ def test_a_result_parser_reads_stderr_and_the_exit_code(tmp_path, monkeypatch):
     # without one, the parser sees stdout only (as before)
     plain = NodeCommand("echo-route", lambda p: ("echo", "[]"), "ip-json-route", "routes")
     assert rb.node(plain).empty and plain.name not in rb.missing_evidence
+
+
+def test_an_ipv6_destination_makes_a_valid_command_id_and_keeps_its_address_in_the_argv():
+    from k8srun.evidence import ROUTE_GET
+    from k8srun.targets import valid_command_id
+
+    command_id, argv = ROUTE_GET.build({"dest": "FD00::1"})
+    assert valid_command_id(command_id) == "ip-route-get-fd00__1"
+    assert argv == ("ip", "-j", "route", "get", "FD00::1")
+    assert ROUTE_GET.build({"dest": "10.0.0.1"})[0] == "ip-route-get-10.0.0.1"  # recorded ids unchanged
