@@ -128,7 +128,7 @@ READINESS_COLUMNS = ["node", "ready", "reason", "message", "since", "duration", 
 CONDITION_COLUMNS = ["node", "type", "status", "reason", "message", "last_transition", "last_heartbeat"]
 CERT_TABLE_COLUMNS = ["file", "role", "subject", "issuer", "not_before", "not_after", "days_left",
                       "lifetime_left", "state"]
-JOURNAL_COLUMNS = ["time", "level", "source", "message", "fields"]
+JOURNAL_COLUMNS = ["time", "level", "source", "message"]
 
 
 def journal_file(name: str, value: Any) -> str:
@@ -338,12 +338,15 @@ def node_pressure(conditions: pd.DataFrame, names: list[str], now: Any) -> list[
 
 # --------------------------------------------------------------- journal
 
-def journal_errors(journal: pd.DataFrame, limit: int = 40) -> pd.DataFrame:
-    """The journal's warning/error/fatal lines (the last ``limit``), for reading beside the causes."""
+def journal_errors(journal: pd.DataFrame, limit: int = 25) -> pd.DataFrame:
+    """The journal's warning/error/fatal lines (the last ``limit``; message and fields as one text, cut at 240
+    characters), for reading beside the causes."""
     if journal is None or journal.empty:
         return pd.DataFrame(columns=JOURNAL_COLUMNS)
     bad = journal[journal["level"].isin(["W", "E", "F"])].tail(limit)
-    return bad.rename(columns={"timestamp": "time"})[JOURNAL_COLUMNS].reset_index(drop=True)
+    texts = [kubelet_causes.line_text(row, 240) for _, row in bad.iterrows()]
+    return pd.DataFrame({"time": bad["timestamp"].values, "level": bad["level"].values,
+                         "source": bad["source"].values, "message": texts}, columns=JOURNAL_COLUMNS)
 
 
 def journal_owner(journal: pd.DataFrame, nodes: pd.DataFrame, node: str = "", names: list[str] | None = None,
@@ -467,17 +470,20 @@ def certificate_problems(certs: pd.DataFrame, owner: str, now: Any) -> list[Find
 
 # ------------------------------------------------------------------ chart
 
-_LANE_COLOURS = {"False": "#b00020", "Unknown": "#868e96", "True": "#2b8a3e"}
-
-
 def _bad(kind: str, status: str) -> bool:
+    """Whether a condition's status is the unhealthy one (Ready not True; a pressure True)."""
     return (kind == "Ready") != (status == "True")
+
+
+def _colour(kind: str, status: str) -> str:
+    return "#868e96" if status == "Unknown" else "#b00020" if _bad(kind, status) else "#2b8a3e"
 
 
 def timeline(conditions: pd.DataFrame, causes: pd.DataFrame, names: list[str], now: Any, *,
              title: str = "Conditions and kubelet causes over time (what came first?)") -> Svg:
     """One time axis: each looked-at node's condition transitions (Ready, and any condition in a bad
-    state) as markers, each journal cause as a bar from first to last occurrence, and "now"."""
+    state) as diamonds (red: unhealthy, green: healthy, grey: Unknown), each journal cause as a bar from
+    its first to its last occurrence (in the order they began; the circle grows with the count), and "now"."""
     width, left, right, top, lane_h = 760, 230, 730, 30, 22
     lanes: list[tuple[str, str, list]] = []  # (css, label, [(start, end, status/count, tooltip)])
     table = conditions_table(conditions, names)
@@ -487,9 +493,10 @@ def timeline(conditions: pd.DataFrame, causes: pd.DataFrame, names: list[str], n
         stamp = _utc(row.last_transition)
         if stamp is not None:
             lanes.append(("condition", f"{row.node} {row.type}={row.status}",
-                          [(stamp, None, row.status, f"{row.type}={row.status} since {_iso(stamp)}: {row.reason} "
-                                                     f"{row.message}")]))
-    for row in (causes.itertuples(index=False) if causes is not None and len(causes) else []):
+                          [(stamp, None, _colour(row.type, row.status),
+                            f"{row.type}={row.status} since {_iso(stamp)}: {row.reason} {row.message}")]))
+    ordered = causes.sort_values("first", kind="stable") if causes is not None and len(causes) else None
+    for row in (ordered.itertuples(index=False) if ordered is not None else []):
         first, last = _utc(row.first), _utc(row.last)
         if first is not None:
             lanes.append(("cause", f"{row.title} ({row.count})",
@@ -524,7 +531,7 @@ def timeline(conditions: pd.DataFrame, causes: pd.DataFrame, names: list[str], n
         for start, end, value, tip in marks:
             tooltip = f"<title>{escape(tip[:300], quote=False)}</title>"
             if css == "condition":
-                colour = _LANE_COLOURS.get(str(value), "#868e96")
+                colour = value
                 parts.append(f"<line x1='{x(start.value)}' y1='{y}' x2='{right}' y2='{y}' stroke='{colour}' "
                              f"stroke-width='3' stroke-opacity='0.35'/>")
                 parts.append(marker("diamond", x(start.value), y, colour).replace("/>", f">{tooltip}</polygon>", 1))

@@ -177,9 +177,14 @@ def _detail(cause: str, text: str) -> str:
     return ""
 
 
-def _short(text: str) -> str:
+def _short(text: str, limit: int = TEXT_LIMIT) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 1] + "…"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def line_text(row, limit: int = TEXT_LIMIT) -> str:
+    """A journal row's message and ``key=value`` fields as one line of at most ``limit`` characters."""
+    return _short(_text(row), limit)
 
 
 def occurrences(journal: pd.DataFrame, now: dt.datetime | None = None) -> pd.DataFrame:
@@ -263,5 +268,5 @@ def frame(text: str, now: dt.datetime | None = None) -> pd.DataFrame:
     return occurrences(kubelet_journal.frame(text), now)
 
 
-__all__ = ["CAUSES", "Cause", "occurrences", "summary", "lifecycle", "journal_end", "timestamp", "frame",
+__all__ = ["CAUSES", "Cause", "line_text", "occurrences", "summary", "lifecycle", "journal_end", "timestamp", "frame",
            "OCCURRENCE_COLUMNS", "SUMMARY_COLUMNS", "RECENT"]
