@@ -82,6 +82,12 @@ How each code decides:
   the old self-signed file stays on disk unused). No certificate file at
   all under ``pki_dir`` (or no ``openssl``): NODE-004 NOT CHECKED.
 
+**A journal file** (``journal``) is read on the machine running the notebook,
+once per run; it is not copied into the report folder, so a replay of that
+folder needs the same ``-p journal FILE`` (the parameter is recorded).
+journalctl's own complaint (``No journal files were found``, insufficient
+permissions) is quoted in the "evidence unavailable" row of an empty journal.
+
 **No private key is ever read.** ``openssl x509 -in F`` prints only the
 certificate, never the key that ``kubelet-client-current.pem`` also holds;
 the parser drops any ``PRIVATE KEY`` block before parsing anyway
@@ -98,8 +104,8 @@ lifetime_left, state), and the chart :func:`timeline`.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
+import weakref
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -598,28 +604,34 @@ def leases(rb) -> list[dict] | None:
     return rb.objects("leases", "kube-node-lease", required=False)
 
 
+#: session -> {journal file path: its frame} (read once per run; the notebook reads, then diagnose gathers)
+_JOURNAL_FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def read_journal(rb) -> pd.DataFrame:
     """The kubelet journal: the ``journal`` file, else journalctl on the target; empty = unavailable (shown)."""
     path = rb.parameters.get("journal") or ""
+    said = ""
     if path:
-        key = ("journal-file", path)
-        if key not in rb._tables:
+        read = _JOURNAL_FILES.setdefault(rb, {})
+        if path not in read:
             try:
-                text = Path(path).read_text(encoding="utf-8", errors="replace")
-                rb._tables[key] = kubelet_journal.frame(text)
+                read[path] = kubelet_journal.frame(Path(path).read_text(encoding="utf-8", errors="replace"))
             except (OSError, ParseError) as exc:
-                rb._tables[key] = pd.DataFrame(columns=kubelet_journal.COLUMNS)
+                read[path] = pd.DataFrame(columns=kubelet_journal.COLUMNS)
                 _unavailable_once(rb, KUBELET_JOURNAL.name, f"kubelet journal file {path}", str(exc), where="local")
-        journal = rb._tables[key]
-        where = f"file {path}"
+        journal, where = read[path], f"file {path}"
     else:
         journal = rb.node(KUBELET_JOURNAL)
         result = rb.node_result(KUBELET_JOURNAL)
         where = result.target if result is not None else str(rb.parameters.get("target") or "target")
+        said = next((line.strip() for line in (result.stderr if result is not None else "").splitlines()
+                     if line.strip()), "")
     if journal.empty and KUBELET_JOURNAL.name not in rb.missing_evidence:
         _unavailable_once(rb, KUBELET_JOURNAL.name, f"{KUBELET_JOURNAL.title} ({KUBELET_JOURNAL.command_id})",
-                          "no entries for the kubelet unit (no kubelet here, or journald keeps no log): "
-                          "run on the node (-p target ssh:NODE) or give the journal (-p journal FILE)", where=where)
+                          "no entries for the kubelet unit (no kubelet here, or journald keeps no log"
+                          + (f"; journalctl said: {said[:160]}" if said else "") + "): run on the node "
+                          "(-p target ssh:NODE) or give the journal (-p journal FILE)", where=where)
     return journal
 
 
