@@ -261,7 +261,9 @@ def test_own_topology_healthy_then_blocked_then_vni_mismatch():
     with topo.topology(vni_two=43):
         mismatch = own()
         assert codes(mismatch) == {"NET-003"}
-        assert "arrived at" in mismatch.findings[0].detail and "no reply left it" in mismatch.findings[0].detail
+        detail = mismatch.findings[0].detail
+        assert "arrived at" in detail and "no reply left it" in detail
+        assert "the VXLAN ids differ" in detail and "VNI 42" in detail and "VNI 43" in detail
     assert not set(topo.NAMESPACES) & set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
                                                          timeout=10).stdout.split())
 

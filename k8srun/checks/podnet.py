@@ -132,8 +132,9 @@ took it?) decide.
   overlay device's FDB: no entry for the peer's underlay address, so the
   device has nowhere to send them), *left but never arrived* (the underlay
   drops the encapsulated packets but not the TCP probe), *arrived but no
-  reply* (the peer's overlay did not take them: a VNI mismatch, a missing
-  route back, the pod itself), or *replies sent but not received*.
+  reply* (the peer's overlay did not take them: a VNI mismatch — named
+  when the two devices' VXLAN ids differ —, a missing route back, the pod
+  itself), or *replies sent but not received*.
 - **NET-004** (error): one finding per CNI agent pod that is not Ready or
   not Running — phase, the waiting/terminated reason (CrashLoopBackOff,
   Error ...), restarts, and the last error line of its log (current, else
@@ -711,8 +712,20 @@ def no_pod_route(route: pd.DataFrame, links: pd.DataFrame, peer: str, peer_pod_i
     return about(subject, [finding("NET-005", "; ".join(parts) + ".", evidence)])
 
 
+def vni_mismatch(overlay: pd.DataFrame) -> str | None:
+    """"node-a VNI 1, node-b VNI 2" when the two nodes' VXLAN devices carry different ids, else None."""
+    ids: dict[str, set[int]] = {}
+    for row in _records(overlay):
+        if row["kind"] == "vxlan" and row.get("vxlan_id") is not None:
+            ids.setdefault(row["node"], set()).add(int(row["vxlan_id"]))
+    if len(ids) == 2 and not set.intersection(*ids.values()):
+        return ", ".join(f"{node} VNI {'/'.join(map(str, sorted(vnis)))}" for node, vnis in ids.items())
+    return None
+
+
 def data_path(l4: pd.DataFrame, pod_probe: dict | None, captures: dict, fdb: pd.DataFrame, peer: str,
-              subject: str, peer_pod_ip: str, earlier: set[str], fdb_read: bool = False) -> list[Finding]:
+              subject: str, peer_pod_ip: str, earlier: set[str], fdb_read: bool = False,
+              overlay: pd.DataFrame | None = None) -> list[Finding]:
     """NET-003: nodes fine, overlay port fine, route fine — and the pods still cannot talk."""
     if not nodes_reachable(l4) or pod_probe is None or earlier & {"NET-002", "NET-005", "NET-001"}:
         return []
@@ -730,6 +743,9 @@ def data_path(l4: pd.DataFrame, pod_probe: dict | None, captures: dict, fdb: pd.
         if not to_peer and not default:
             detail += (f"; the overlay device has no FDB entry with dst {peer} (nor a default all-zero entry): "
                        "it has nowhere to send frames for the peer's VTEP")
+    mismatch = vni_mismatch(overlay) if overlay is not None else None
+    if mismatch:
+        detail += f"; the VXLAN ids differ ({mismatch}): the peer drops frames of a VNI it has no device for"
     return about(subject, [finding("NET-003", detail + ".", {"pod_probe": pod_probe, "captures": captures,
                                                              "fdb": entries})])
 
@@ -767,7 +783,8 @@ def diagnose(*, l4: pd.DataFrame, pod_probe: dict | None, route: pd.DataFrame, r
                            overlay_subject, vxlan_port, counters_read)
     if peer_pod_ip:
         found += no_pod_route(route, links, peer, peer_pod_ip, route_back, peer_links, source_ip, pod_ip, pods)
-        found += data_path(l4, pod_probe, captures, fdb, peer, pods, peer_pod_ip, {f.code for f in found}, fdb_read)
+        found += data_path(l4, pod_probe, captures, fdb, peer, pods, peer_pod_ip, {f.code for f in found}, fdb_read,
+                           overlay)
     found += agents_not_ready(cni_pods)
     return found
 
