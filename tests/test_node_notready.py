@@ -437,3 +437,15 @@ def test_parameters_are_validated(tmp_path):
     assert nn.SELF_SIGNED_CERT.build({"pki_dir": "/x"}) == \
         ("kubelet-cert-kubelet-crt", ("openssl", "x509", "-in", "/x/kubelet.crt"))
     assert [c.build({})[1][-1] for c in nn.CERT_COMMANDS] == [f"{nn.PKI_DIR}/{f}" for f in nn.CERT_FILES]
+
+
+def test_a_capture_with_the_journal_only_checks_what_it_holds(tmp_path):
+    """`k8srun capture --nodes` records the shared kubelet-journal fact, not the certificate reads: a bundle like that
+    replays NODE-001..003 and says NODE-004 NOT CHECKED."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(scenarios_dir() / "node-notready", bundle)
+    for path in (bundle / "hosts" / "worker-2").glob("kubelet-cert-*"):
+        path.unlink()
+    rb = diagnose_runbook("node-notready", source=str(bundle))
+    assert sorted({f.code for f in rb.findings}) == ["NODE-001", "NODE-002", "NODE-003"]
+    assert rb.checks_table().set_index("code").loc["NODE-004", "status"] == "NOT CHECKED"
