@@ -365,12 +365,14 @@ def test_files_that_cannot_be_checked_are_named_and_skipped(tmp_path):
                          f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdef", "bcdefg")),
                      "empty.yaml": "", "comments.yaml": "# nothing here\n"})
     (tmp_path / "binary.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    (tmp_path / "huge.json").write_bytes(b"[" + b"1," * (manifests.MAX_FILE_BYTES // 2) + b"1]")
     run = diagnose_runbook("config-syntax", source="none", path=str(tmp_path))
     skipped = {u.what: u.reason for u in run.unavailable}
     assert skipped["file binary.yaml"].startswith("binary")
     assert "template" in skipped["file template.yaml"]
     assert "Helm chart template" in skipped["file chart/templates/deploy.yaml"]
     assert "more than 200000 nodes" in skipped["file bomb.yaml"]
+    assert skipped["file huge.json"].startswith(f"larger than {manifests.MAX_FILE_BYTES} bytes")
     assert run.findings == []  # Chart.yaml, the empty and the comment-only file are fine
     assert set(run.checks_table()["status"]) == {"PARTIAL"}
 
@@ -401,10 +403,17 @@ _FRAGMENT = st.sampled_from(["apiVersion: v1\n", "kind: Pod\n", "metadata:\n", "
                              "on: yes\n", "2024-01-01\n", "!!binary aGk=\n", "? complex\n"])
 
 
+_JSON_FRAGMENT = st.sampled_from(['{', '}', '[', ']', ',', ':', '"apiVersion"', '"v1"', '"kind"', '"Pod"', '"metadata"',
+                                  '"name"', '"spec"', '"replicas"', '"two"', '2', 'null', 'true', '\t', '\n', ' ',
+                                  '"a"', '"\\u00e9"', '1e400', '-0'])
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_FRAGMENT, max_size=40).map("".join))
-def test_fuzz_manifest_shaped_text_never_raises(text):
-    result = configsyntax.examine([manifests.ManifestFile("f.yaml", Path("f.yaml"), len(text), text=text)],
+@given(st.one_of(st.tuples(st.just("f.yaml"), st.lists(_FRAGMENT, max_size=40).map("".join)),
+                 st.tuples(st.just("f.json"), st.lists(_JSON_FRAGMENT, max_size=40).map("".join))))
+def test_fuzz_manifest_shaped_text_never_raises(case):
+    name, text = case
+    result = configsyntax.examine([manifests.ManifestFile(name, Path(name), len(text), text=text)],
                                   kubeschema.schemas("1.30"))
     assert set(result["problems"]["code"]) <= {"CFG-001", "CFG-002", "CFG-003"}
     assert configsyntax.diagnose(**result) is not None
