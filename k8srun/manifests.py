@@ -260,6 +260,24 @@ def syntax_hint(message: str, lines: list[str], line: int) -> str:
     return ""
 
 
+_OPENED = {"while scanning a quoted scalar": "quoted string", "while parsing a flow sequence": "flow list [",
+           "while parsing a flow mapping": "flow mapping {", "while scanning a block scalar": "block scalar"}
+
+
+def _opened_at(text: str) -> tuple[str, int, int] | None:
+    """(what, line, column) of the quote/bracket a parser error is inside, from PyYAML's context mark."""
+    try:
+        for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+            pass
+    except yaml.MarkedYAMLError as exc:
+        what = _OPENED.get(exc.context or "")
+        if what and exc.context_mark is not None:
+            return what, exc.context_mark.line + 1, exc.context_mark.column + 1
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return None
+
+
 def _lint(file: str, text: str, lines: list[str]) -> list[dict]:
     try:
         return _lint_problems(file, text, lines)
@@ -278,8 +296,15 @@ def _lint_problems(file: str, text: str, lines: list[str]) -> list[dict]:
             kind = "tab-indentation" if _TAB in message else "syntax"
             if kind == "tab-indentation":
                 message = "tab character used for indentation"
-            found.append(problem(file, lines, lint.line, lint.column, kind, message,
-                                 syntax_hint(lint.desc, lines, lint.line)))
+            line, column, hint = lint.line, lint.column, syntax_hint(lint.desc, lines, lint.line)
+            opened = _opened_at(text)
+            if opened:
+                what, open_line, open_column = opened
+                hint = f"{hint + '; ' if hint else ''}the {what} opened at line {open_line}, column {open_column}"
+                if line > len(lines):  # the end of the file: show where it was opened instead
+                    line, column = open_line, open_column
+                    message += f" (the {what} opened here is never closed)"
+            found.append(problem(file, lines, line, column, kind, message, hint))
         elif lint.rule == "key-duplicates":
             key = re.search(r'"(.*)"', lint.desc)
             found.append(problem(file, lines, lint.line, lint.column, "duplicate-key",

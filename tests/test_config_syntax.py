@@ -110,6 +110,23 @@ CORPUS = {
                                 "apiVersion: v1\n"                # line 6: the second document, no kind
                                 "metadata:\n"
                                 "  name: second\n"),
+    "second-has-unclosed-quote.yaml": ("apiVersion: v1\n"
+                                       "kind: ConfigMap\n"
+                                       "metadata:\n"
+                                       "  name: first\n"
+                                       "---\n"
+                                       "apiVersion: v1\n"
+                                       "kind: ConfigMap\n"
+                                       "metadata:\n"
+                                       '  name: "second\n'        # line 9, column 9: the quote never closes
+                                       "data: {}\n"),
+    "duplicate-key.json": ('{\n'
+                           '\t"apiVersion": "v1",\n'
+                           '\t"kind": "ConfigMap",\n'
+                           '\t"metadata": {"name": "twice"},\n'
+                           '\t"data": {"a": "1"},\n'
+                           '\t"data": {"b": "2"}\n'                 # line 6, column 2 (after a tab: JSON allows tabs)
+                           '}\n'),
     "no-containers.yaml": ("apiVersion: v1\n"
                            "kind: Pod\n"
                            "metadata:\n"
@@ -136,6 +153,8 @@ FAULTS = {
     "trailing-comma.json": ("CFG-001", "syntax", 7, 13, ""),
     "second-has-no-kind.yaml": ("CFG-003", "missing-field", 6, 1, ""),
     "no-containers.yaml": ("CFG-002", "missing-required", 5, 1, ""),
+    "second-has-unclosed-quote.yaml": ("CFG-001", "syntax", 9, 9, ""),
+    "duplicate-key.json": ("CFG-001", "duplicate-key", 6, 2, ""),
     "removed-api.yaml": ("CFG-002", "api-version", 1, 13, "policy/v1"),
 }
 
@@ -190,6 +209,9 @@ def test_the_messages_say_what_is_wrong_in_plain_words(corpus):
     assert rows["trailing-comma.json"]["message"] == "trailing comma before the end of the object"
     assert "line 8 column 3" in rows["trailing-comma.json"]["hint"]  # where json.JSONDecodeError stopped
     assert rows["second-has-no-kind.yaml"]["message"] == "no kind"
+    assert rows["second-has-unclosed-quote.yaml"]["message"] == (
+        "found unexpected end of stream (the quoted string opened here is never closed)")
+    assert rows["duplicate-key.json"]["message"] == "duplicate key 'data' in the same mapping"
     assert rows["no-containers.yaml"]["message"] == "required field 'containers' is missing from spec"
     assert "served as policy/v1" in rows["removed-api.yaml"]["message"]
 
