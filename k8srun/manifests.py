@@ -23,7 +23,9 @@ one), as editors, ``yamllint`` and :class:`json.JSONDecodeError` give them.
   a plain hint (:func:`syntax_hint`); a control character YAML does not
   allow is a syntax problem at its position; a constructor error yamllint
   does not see (``{{ .Values.x }}`` read as a mapping key: "found unhashable
-  key") is one too.
+  key") is one too. Inside an unclosed quote or bracket the hint names where
+  it was opened (PyYAML's context mark); when the parser only notices at the
+  end of the file, the problem is shown at that opening.
 - JSON is read with :mod:`json`: the first error's line/column from
   :class:`json.JSONDecodeError`, except that a *trailing comma* (``,``
   before ``}``/``]``, which the decoder reports at the bracket) is reported

@@ -11,10 +11,13 @@ snapshot bundle or built-in scenario that carries a ``manifests/`` folder
 or ``-p source none`` without ``path``: nothing to read, every code NOT
 CHECKED (a "skipped" row says why).
 
-Parsing is :mod:`k8srun.manifests` (yamllint + PyYAML node marks, :mod:`json`);
-the schema is :mod:`k8srun.kubeschema` (the OpenAPI schemas that
-``kubernetes-validate`` ships, offline). Positions are ``file:line:column``,
-1-based, a tab counting as one column.
+Parsing is :mod:`k8srun.manifests` (LibYAML node marks, yamllint where
+LibYAML refuses a file or a key repeats, :mod:`json`); the schema is
+:mod:`k8srun.kubeschema` (the OpenAPI schemas that ``kubernetes-validate``
+ships, offline). Positions are ``file:line:column``, 1-based, a tab counting
+as one column; a schema problem's position is its key (an unknown field, the
+mapping lacking a required one) or its value (a wrong type), taken from the
+YAML node marks of its JSON path, never searched for in the text.
 
 How each code decides:
 
@@ -49,8 +52,16 @@ How each code decides:
   Kustomization, EncryptionConfiguration — kubeadm's, kind's, an audit
   Policy) needs no name and has no built-in schema (CFG-002 reads PARTIAL
   for it). Any other document (an app's config file, ``values.yaml``) is
-  syntax-checked only. Items of a
-  ``kind: List`` are objects themselves.
+  syntax-checked only. Items of a ``kind: List`` are objects themselves.
+
+Verdicts: one per Kubernetes object (``Deployment shop/web at
+deploy/web.yaml:1``) and one per file read that holds none (a syntax error
+stops the parse before any object: ``file deploy/worker.yaml``). A duplicate
+key is about the object whose document holds it. A Secret's lines are shown
+with their values masked; every excerpt also passes :mod:`k8srun.redact`.
+A file whose aliases expand past 200 000 nodes, a recursive alias or
+nesting too deep to read is not read (an unavailable row, not CFG-001:
+nothing is wrong with its syntax).
 
 Which version: ``kubernetes_version`` when given (validated against the
 versions the installed kubernetes-validate ships), else the source's
