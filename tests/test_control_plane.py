@@ -28,7 +28,7 @@ from k8srun.parsers import controlplane as cpp
 from k8srun.session import diagnose_runbook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "controlplane"
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 K8SRUN = [sys.executable, "-m", "k8srun.cli"]
 CP_CODES = ["CP-001", "CP-002", "CP-003", "CP-004", "CP-005"]
 ETCD_CODES = ["ETCD-001", "ETCD-002", "ETCD-003", "ETCD-004", "ETCD-005"]
