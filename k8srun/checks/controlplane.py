@@ -47,7 +47,8 @@ How each code decides:
   DNS failure, connection refused, timeout, host/network unreachable, or a
   TLS handshake failure (the x509 reason in the detail: ``certificate has
   expired``, ``unable to get local issuer certificate`` ...). Skipped when
-  CP-001 already says there is no usable server.
+  CP-001 already says there is no usable server (the API server is then not
+  asked at all: CP-002..005 NOT CHECKED).
 - **CP-003** (error): an answer 401 (the ``Unauthorized`` Status), or the
   kubeconfig's client certificate has expired (the server would answer 401).
 - **CP-004** (error): an answer 403 (the ``Forbidden`` Status; its message
@@ -438,7 +439,17 @@ def gather_kubeconfig(rb) -> pd.DataFrame:
 
 
 def gather_apiserver(rb) -> pd.DataFrame:
-    """The three API probes as one frame (``probe`` column: livez, readyz, pods)."""
+    """The three API probes as one frame (``probe`` column: livez, readyz, pods).
+
+    Not asked when the kubeconfig names no usable server (CP-001 says why): the
+    API evidence is then missing, so CP-002..005 say NOT CHECKED, not OK.
+    """
+    view = gather_kubeconfig(rb)
+    if not _server_usable(view):
+        if APISERVER not in rb.missing_evidence:
+            why = "the kubeconfig could not be read" if view.empty else "the kubeconfig names no usable server (CP-001)"
+            _skip(rb, (APISERVER,), "API server", f"not asked: {why}")
+        return pd.DataFrame(columns=["probe", *cpp.ANSWER_COLUMNS])
     frames = []
     for probe in API_PATHS:
         answer = _run(rb, apiserver_command(rb.parameters, probe))
