@@ -62,7 +62,9 @@ How each code decides:
 - **ETCD-002** (warning): the member list holds an even number of voting
   members (learners are not counted): 4 members tolerate one failure, as 3 do.
 - **ETCD-003** (error): a member's ``etcd_server_leader_changes_seen_total``
-  rose by more than ``leader_change_threshold`` between the two reads. A
+  rose by more than ``leader_change_threshold`` between the two reads (an
+  endpoint without the counter in its second read: PARTIAL; none: NOT
+  CHECKED). A
   member restarted in between (``process_start_time_seconds`` changed, or the
   counter fell) counts its second value (what it has seen since it started),
   as Prometheus' ``increase()`` does.
@@ -471,9 +473,16 @@ def gather_etcd(rb, endpoints: list[str]) -> dict[str, pd.DataFrame]:
     for endpoint in endpoints:
         health.append(_run(rb, etcd_health_command(rb.parameters, endpoint)))
         status.append(_run(rb, etcd_status_command(rb.parameters, endpoint)))
+    metrics = _run(rb, etcd_metrics_command(rb.parameters, endpoints))
+    if ETCD_METRICS not in rb.missing_evidence:
+        counted = leader_changes(metrics).dropna(subset=["changes"])
+        unread = [e for e in endpoints if e not in set(counted["endpoint"])]
+        if unread:
+            (rb.missing_evidence if len(unread) == len(endpoints) else rb.incomplete_evidence).add(ETCD_METRICS)
+            rb.note_unavailable("etcd leader changes", f"no etcd_server_leader_changes_seen_total in the second "
+                                f"/metrics read of {', '.join(unread)}")
     return {"health": _concat(health, cpp.HEALTH_COLUMNS), "status": _concat(status, cpp.STATUS_COLUMNS),
-            "members": _run(rb, etcd_members_command(rb.parameters, endpoints)),
-            "metrics": _run(rb, etcd_metrics_command(rb.parameters, endpoints))}
+            "members": _run(rb, etcd_members_command(rb.parameters, endpoints)), "metrics": metrics}
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -506,11 +515,14 @@ def fio_summary(rb, directory: str) -> dict:
     """fio's summary (p99, p99.9, count) of the run :func:`gather_fio` made; {} when none."""
     if not directory:
         return {}
-    result = rb.node_result(_recorded(rb, fio_command(rb.parameters, directory))) \
-        if FIO not in rb.missing_evidence else None
+    if FIO in rb.missing_evidence:
+        return {}
+    result = rb.node_result(_recorded(rb, fio_command(rb.parameters, directory)))
     try:
         return fio_parser.summary(result.stdout) if result is not None else {}
-    except K8srunError:
+    except K8srunError as exc:  # ran, but printed no fdatasync latency: not measured is not fast
+        rb.missing_evidence.add(FIO)
+        rb.note_unavailable("fio fdatasync latency", str(exc))
         return {}
 
 
