@@ -15,6 +15,7 @@ and the fault lab through the CLI.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -279,6 +280,33 @@ def k8srun(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "k8srun.cli", *args], capture_output=True, text=True, timeout=300)
 
 
+def network_state() -> dict[str, str]:
+    """What the four faults touch, without counters: every table of the router and both nodes, node-a's FDB."""
+    from k8srun.lab.topology import LAB
+
+    def ns(netns: str, *argv: str) -> str:
+        return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True, timeout=10,
+                              check=True).stdout
+
+    def rules(netns: str) -> str:
+        """The tables with rules or own chains; policy counters dropped (printed even without -c), and a table
+        that holds nothing but ACCEPT policies left out (nf_tables keeps it once a rule was added and removed)."""
+        text = re.sub(r" \[\d+:\d+\]$", "", ns(netns, "iptables-save"), flags=re.MULTILINE)
+        tables = re.findall(r"^\*\w+\n.*?^COMMIT$", text, flags=re.MULTILINE | re.DOTALL)
+        return "\n".join(t for t in tables if any(not re.fullmatch(r"(\*\w+|:[A-Z]+ ACCEPT|COMMIT)", line)
+                                                  for line in t.splitlines()))
+
+    state = {netns: rules(netns) for netns in (LAB.router, LAB.node_a.netns, LAB.node_b.netns)}
+    state["fdb"] = ns(LAB.node_a.netns, "bridge", "fdb", "show", "dev", LAB.node_a.vxlan)
+    state["routes"] = ns(LAB.node_a.netns, "ip", "route", "show")
+    return state
+
+
+@pytest.fixture(scope="module")
+def healthy_state(fault_lab):
+    return network_state()
+
+
 def run_cli(report: Path) -> tuple[list[dict], float]:
     started = time.monotonic()
     argv = [part for name, value in LAB_PARAMS.items() for part in ("-p", name, value)]
@@ -288,7 +316,7 @@ def run_cli(report: Path) -> tuple[list[dict], float]:
 
 
 @pytest.mark.netns
-def test_lab_healthy_has_no_net_code(fault_lab):
+def test_lab_healthy_has_no_net_code(fault_lab, healthy_state):
     rb = diagnose_runbook("pod-network", **LAB_PARAMS)
     assert codes(rb) == set()
     assert set(status(rb).values()) == {"OK"}
@@ -296,13 +324,14 @@ def test_lab_healthy_has_no_net_code(fault_lab):
 
 
 @pytest.mark.netns
-def test_lab_node_unreachable_through_the_cli_is_net_001_within_the_budget(fault_lab, tmp_path):
+def test_lab_node_unreachable_through_the_cli_is_net_001_within_the_budget(fault_lab, healthy_state, tmp_path):
     broke = k8srun("lab", "break", "node-unreachable")
     assert broke.returncode == 0 and "expect NET-001" in broke.stdout, broke.stdout + broke.stderr
     try:
         found, took = run_cli(tmp_path)
     finally:
         assert k8srun("lab", "fix", "node-unreachable").returncode == 0
+    assert network_state() == healthy_state  # `lab fix` reverts exactly (kube-proxy's rules included)
     assert took < BUDGET_S, f"the run took {took:.1f} s with everything dropped"
     assert {f["code"] for f in found} == {"NET-001"}
     (unreachable,) = found
@@ -312,7 +341,7 @@ def test_lab_node_unreachable_through_the_cli_is_net_001_within_the_budget(fault
 
 
 @pytest.mark.netns
-def test_lab_vxlan_blocked_through_the_cli_is_net_002_with_the_counter(fault_lab, tmp_path):
+def test_lab_vxlan_blocked_through_the_cli_is_net_002_with_the_counter(fault_lab, healthy_state, tmp_path):
     from k8srun.lab import control
 
     control.break_fault("vxlan-blocked", fault_lab)
@@ -328,7 +357,7 @@ def test_lab_vxlan_blocked_through_the_cli_is_net_002_with_the_counter(fault_lab
 
 @pytest.mark.netns
 @pytest.mark.parametrize("fault, expected", [("no-route", "NET-005"), ("vxlan-fdb-missing", "NET-003")])
-def test_lab_faults(fault_lab, fault, expected):
+def test_lab_faults(fault_lab, healthy_state, fault, expected):
     from k8srun.lab import control
 
     control.break_fault(fault, fault_lab)
@@ -336,6 +365,7 @@ def test_lab_faults(fault_lab, fault, expected):
         rb = diagnose_runbook("pod-network", **LAB_PARAMS)
     finally:
         control.fix_fault(fault, fault_lab)
+    assert network_state() == healthy_state
     assert codes(rb) == {expected}
     (found,) = rb.findings
     if fault == "no-route":
