@@ -455,6 +455,13 @@ def test_default_scenario_recorded_from_the_lab():
     assert rb.verdicts()["verdict"].tolist() == ["FOUND"]
 
 
+def test_incomplete_chain_scenario_names_the_missing_intermediate():
+    rb = diagnose_runbook("tls", source="scenario:tls-incomplete-chain")
+    assert codes(rb) == ["TLS-003"]
+    assert one(rb, "TLS-003").evidence["incomplete_chain"] is True
+    assert "issued by CN=k8srun lab intermediate CA" in one(rb, "TLS-003").detail
+
+
 # ------------------------------------------------------------------ live: the fault lab
 
 LAB_FAULTS = [(None, []), ("tls-expired", ["TLS-001"]), ("tls-not-yet-valid", ["TLS-002"]),
