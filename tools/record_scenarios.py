@@ -39,6 +39,11 @@ For each scenario (default: every recipe in ``tools/scenarios/``):
    again. ``build()`` must return ``lab_cluster`` of exactly the RECORD's
    faults (checked); without ``"cluster"`` the cluster part is the recipe's own.
 
+   Faults of the lab's control plane (``k8srun.lab.controlplane.FAULTS``, e.g.
+   ``etcd-slow-disk``) are applied to a control plane brought up alone
+   (``control_plane_session``, the same machine-wide lock), and the run gets its
+   kubeconfig as ``KUBECONFIG`` (the ``kubeconfig`` parameter is not recorded).
+
 Replaying the scenario (``k8srun run RUNBOOK`` with no parameters) then asks
 the same commands and gets the recorded answers. ``tools/build_scenarios.py``
 (no root needed) rebuilds only cluster parts and keeps what was recorded.
