@@ -373,3 +373,12 @@ def test_lab_faults(fault_lab, healthy_state, fault, expected):
     else:
         assert "no encapsulated packet left node-a" in found.detail
         assert "no FDB entry with dst 192.168.20.2" in found.detail
+
+
+def test_peer_pod_ip_defaults_to_the_first_address_of_the_peer_nodes_pod_cidr():
+    from k8srun import frames
+    from k8srun.lab.cluster import cluster_objects
+
+    nodes = frames.nodes_frame(cluster_objects()["nodes"])
+    assert podnet.default_peer_pod_ip(nodes, "192.168.20.2") == "10.244.2.1"
+    assert podnet.default_peer_pod_ip(nodes, "192.0.2.1") == ""
