@@ -340,6 +340,16 @@ def test_loopback_client_certificate_required(s_server, pki):  # noqa: F811
     assert codes(run_local(serve(s_server, pki, "healthy", "-verify", "1"), pki)) == []
 
 
+@pytest.mark.parametrize("options, kind", [
+    (("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"), "protocol"),               # a TLS 1.1-only server
+    (("-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_8_SHA256"), "cipher"),     # a suite clients do not offer
+])
+def test_loopback_protocol_and_cipher_mismatch(s_server, pki, options, kind):  # noqa: F811
+    rb = run_local(serve(s_server, pki, "healthy", *options), pki)
+    assert "TLS-006" in codes(rb)
+    assert one(rb, "TLS-006").evidence["kind"] == kind
+
+
 @pytest.fixture
 def http_port():
     """A port that answers in clear text (an HTTP 400), as a TLS client's ClientHello meets a plain server."""

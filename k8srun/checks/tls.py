@@ -103,7 +103,8 @@ How each code decides
   handshake failed, classified from OpenSSL's error: client certificate
   required (``certificate required`` alert, or ``handshake failure`` after a
   CertificateRequest — the TLS 1.2 retry above), protocol (``protocol
-  version``, ``unsupported protocol``), not TLS at all (``wrong version
+  version``, ``unsupported protocol``; ``legacy sigalg disallowed``: a TLS
+  1.0/1.1-only server whose SHA-1 signatures OpenSSL 3 refuses), not TLS at all (``wrong version
   number``, ``packet length too long``: the port speaks clear text, often
   HTTP), cipher / parameters (``no shared cipher``, ``handshake failure``),
   no certificate sent. A connection that could not be made (refused, timed
@@ -546,7 +547,7 @@ def name_mismatch(handshake: dict | None, certificates: pd.DataFrame | None) -> 
 HANDSHAKE_KINDS = (
     ("client certificate required", ("certificate required", "peer did not return a certificate")),
     ("protocol", ("protocol version", "unsupported protocol", "no protocols available", "version too low",
-                  "unsupported_protocol")),
+                  "unsupported_protocol", "legacy sigalg disallowed")),
     ("not TLS", ("wrong version number", "packet length too long", "record layer failure", "http request",
                  "record_layer_failure")),
     ("cipher", ("no shared cipher", "no cipher", "no suitable", "insufficient security", "handshake failure",
