@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from k8srun import frames
@@ -330,6 +330,7 @@ def test_private_keys_are_dropped_before_parsing(tmp_path):
                                                     max_size=80), after=st.text(max_size=60),
        kind=st.sampled_from(["", "RSA ", "EC ", "ENCRYPTED "]), closed=st.booleans())
 def test_no_key_body_survives_stripping(before, inside, after, kind, closed):
+    assume("KEYBODY" not in before + after)
     block = f"-----BEGIN {kind}PRIVATE KEY-----\nKEYBODY{inside}\n" + (f"-----END {kind}PRIVATE KEY-----" if closed else "")
     out = kubelet_certs.strip_private_keys(before + block + (after if closed else ""))
     assert "KEYBODY" not in out
