@@ -462,6 +462,7 @@ def test_lab_down_leaves_nothing_behind(control_plane):
     removed = lab.down()
     assert any("blkio throttle" in r for r in removed)
     assert all(pid is None or process_cmdline(pid) is None for pid in pids)
+    assert not [pid for pid in lab._SPAWNED if Path(f"/proc/{pid}").exists()]  # reaped: no zombie left here
     assert not os.path.ismount(state["mount"]) and not control_plane["dir"].exists()
     assert not Path(state["image"]).exists()
     assert state["image"] not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout

@@ -156,11 +156,27 @@ def is_up() -> bool:
 
 # --------------------------------------------------------------- processes
 
+#: PIDs this Python process spawned: reaped by down() even when another process (a `lab break` CLI, the
+#: churner) stopped them, so no zombie is left behind in a long-lived parent (a test worker)
+_SPAWNED: set[int] = set()
+
+
+def _reap_spawned() -> None:
+    for pid in list(_SPAWNED):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                _SPAWNED.discard(pid)
+        except ChildProcessError:
+            _SPAWNED.discard(pid)
+
+
 def _spawn(argv: list[str], log: Path) -> int:
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
-    return os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+    _SPAWNED.add(pid)
+    return pid
 
 
 def etcd_argv(name: str, cluster: list[str], *, new: bool, quota: int | None = None,
@@ -441,6 +457,7 @@ def down() -> list[str]:
         if listed and Path(listed).name == Path(state.get("image", "")).name:
             run(["losetup", "-d", state["loop"]])
             removed.append(f"loop device {state['loop']}")
+    _reap_spawned()
     image = Path(state.get("image") or _image_path())
     if image.exists():
         image.unlink()
