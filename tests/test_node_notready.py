@@ -450,3 +450,16 @@ def test_a_capture_with_the_journal_only_checks_what_it_holds(tmp_path):
     rb = diagnose_runbook("node-notready", source=str(bundle))
     assert sorted({f.code for f in rb.findings}) == ["NODE-001", "NODE-002", "NODE-003"]
     assert rb.checks_table().set_index("code").loc["NODE-004", "status"] == "NOT CHECKED"
+
+
+def test_triage_opens_this_runbook_on_its_notready_node():
+    """The triage scenario's lost worker-3: triage names node-notready with node=worker-3, which then finds NODE-001
+    (no node outputs in that bundle: NODE-002/004 NOT CHECKED, never OK)."""
+    triage = diagnose_runbook("triage", source="scenario:triage")
+    routed = [f.evidence["parameters"] for f in triage.findings if f.evidence.get("runbook") == "node-notready"]
+    assert {"node": "worker-3"} in routed
+    rb = diagnose_runbook("node-notready", source="scenario:triage", node="worker-3")
+    assert [(f.code, f.subject) for f in rb.findings] == [("NODE-001", "node/worker-3")]
+    assert "Unknown (Ready=Unknown, NodeStatusUnknown" in rb.findings[0].detail
+    status = rb.checks_table().set_index("code")["status"]
+    assert (status["NODE-002"], status["NODE-004"]) == ("NOT CHECKED", "NOT CHECKED")
