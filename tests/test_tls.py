@@ -176,6 +176,29 @@ def test_handshake_kind(error, requested, kind):
     assert tls.handshake_kind(error, requested) == kind
 
 
+def _one_certificate(not_before: str, not_after: str, clock: dict) -> pd.DataFrame:
+    row = {"depth": 0, "subject": "CN=web", "issuer": "CN=ca", "common_name": "web", "sans": ["web"],
+           "not_before": not_before, "not_after": not_after, "key_type": "EC", "key_bits": 256,
+           "signature_algorithm": "ecdsa-with-SHA256", "sha256_fingerprint": "AA", "is_ca": False,
+           "self_signed": False, "ca_issuers": [], "origin": "tls.crt #1"}
+    return tls.certificate_table(pd.DataFrame([row]), "pem", "pem /tmp/tls.crt",
+                                 dt.datetime.fromisoformat(clock["now"]), 30)
+
+
+@pytest.mark.parametrize("skew_s, says", [(7200.0, "fix the target's time"), (-0.2, "they agree"),
+                                          (None, "could not be compared")])
+def test_not_yet_valid_names_whose_clock_to_suspect(skew_s, says):
+    # the target's clock two hours behind the real time sees a certificate issued a minute ago as not yet valid
+    clock = {"now": "2026-11-29T10:00:00+00:00", "reference": "target", "target_time": "2026-11-29T10:00:00+00:00",
+             "local_time": "2026-11-29T12:00:00+00:00", "skew_s": None if skew_s is None else -skew_s}
+    certificates = _one_certificate("2026-11-29T11:59:00+00:00", "2027-11-29T00:00:00+00:00", clock)
+    (found,) = tls.not_yet_valid(certificates, clock)
+    assert found.code == "TLS-002" and says in found.detail and found.subject == certificates["label"].iloc[0]
+    assert tls.expired(certificates, clock) == [] and tls.expiring_soon(certificates, clock, 30) == []
+    assert "119 min ahead of the target clock" in found.detail
+    assert skew_s != 7200.0 or "the target's clock is 2 h behind this machine's: fix" in found.detail
+
+
 @pytest.mark.parametrize("value, cleaned", [("10.244.2.10:8443", "10.244.2.10:8443"),
                                             ("Web.Default:443", "web.default:443"),
                                             ("[fd00::1]:443", "[fd00::1]:443")])
@@ -502,6 +525,8 @@ def test_lab_fault_through_the_lab_cli(fault_lab, fault, expected):
     if fault == "tls-incomplete-chain":
         assert "chain incomplete: intermediate missing" in one(rb, "TLS-003").detail
         assert "CN=k8srun lab intermediate CA" in one(rb, "TLS-003").detail
+    if fault is None:
+        assert rb._evidence["handshake"]["in_cluster"] == ["pod default/web-b"]
     if fault == "tls-unknown-ca":
         assert "unknown authority" in one(rb, "TLS-003").detail
 

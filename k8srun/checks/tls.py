@@ -437,7 +437,8 @@ def _skew_text(clock: dict) -> str:
     if skew is None:
         return "the target's clock could not be compared with this machine's"
     side = "ahead of" if skew > 0 else "behind"
-    return f"the target's clock is {abs(skew):g} s {side} this machine's"
+    size = f"{abs(skew):g} s" if abs(skew) < 120 else _span(dt.timedelta(seconds=skew))
+    return f"the target's clock is {size} {side} this machine's"
 
 
 def expired(certificates: pd.DataFrame | None, clock: dict) -> list[Finding]:
@@ -653,6 +654,10 @@ def handshake_with(rb) -> tuple[dict | None, pd.DataFrame]:
                  f"could not connect: {summary['handshake_error'] or 'no connection'} (not a TLS problem: "
                  "see the firewall / dns runbooks)")
         return None, empty
+    if _is_ip(host.strip("[]")):
+        from .firewall import dest_names
+
+        handshake["in_cluster"] = dest_names(rb, host.strip("[]"), split_endpoint(address)[1], "tcp")
     if summary["handshake_ok"] and handshake["client_cert_requested"]:
         retry_command = s_client_command(address, name, ca, tls12=True)
         rb.node(retry_command)
@@ -736,7 +741,9 @@ def handshake_table(handshake: dict | None, clock: dict | None = None) -> pd.Dat
     rows = []
     if handshake:
         retry = handshake.get("tls12_retry") or {}
-        rows += [("endpoint", handshake["endpoint"]), ("server name (SNI, name check)", handshake["server_name"]),
+        rows += [("endpoint", handshake["endpoint"]),
+                 ("in the cluster", ", ".join(handshake.get("in_cluster") or []) or None),
+                 ("server name (SNI, name check)", handshake["server_name"]),
                  ("trust", handshake.get("ca_bundle") or "the target's system trust store"),
                  ("handshake", "ok" if handshake["handshake_ok"] else f"failed: {handshake['handshake_error']}"),
                  ("protocol", handshake.get("protocol")), ("cipher", handshake.get("cipher")),
