@@ -96,6 +96,14 @@ class RunbookError(K8srunError):
     """A runbook could not be found, declared or run (message only)."""
 
 
+class SchemaUnavailable(K8srunError):
+    """The Kubernetes OpenAPI schemas cannot be had: package missing, version not shipped (message only)."""
+
+
+class ManifestTooComplex(K8srunError, ValueError):
+    """A manifest whose node graph is recursive, too deep or too large to walk (message only)."""
+
+
 class WidgetInputError(K8srunError):
     """A view was given data it cannot show, e.g. an events frame lacking columns (message only)."""
 

@@ -35,15 +35,13 @@ import functools
 import re
 from typing import Any
 
+from .errors import SchemaUnavailable  # noqa: F401 - re-exported (k8srun.kubeschema.SchemaUnavailable)
+
 #: the Kubernetes minors the installed kubernetes-validate ships schemas for ("1.25" ...)
 _MINOR = re.compile(r"^v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.\d+)?(?:[-+].*)?$")
 _ID = "https://kubernetes.io/api/_definitions.json"
 #: rows returned per object at most
 MAX_ERRORS = 50
-
-
-class SchemaUnavailable(Exception):
-    """The schemas cannot be had (package missing, version not shipped)."""
 
 
 def minor(version: str) -> str | None:

@@ -67,6 +67,8 @@ import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from .errors import ManifestTooComplex as TooComplex  # the old name stays importable
+
 PROBLEM_COLUMNS = ["file", "line", "column", "problem", "message", "hint", "source", "context"]
 FILE_COLUMNS = ["file", "format", "bytes", "documents", "status"]
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -339,10 +341,6 @@ _Loader.add_multi_constructor("!", _plain)
 _Loader.add_multi_constructor("tag:", _plain)
 _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
-
-
-class TooComplex(ValueError):
-    """A document whose node graph is recursive, too deep or too large to walk."""
 
 
 def key_text(key: Any) -> str:
