@@ -173,6 +173,7 @@ Decisions and limits
 from __future__ import annotations
 
 import dataclasses
+from html import escape
 import ipaddress
 import re
 import threading
@@ -1036,53 +1037,81 @@ def pod_probe_table(evidence: dict) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ picture
 
-def path_chart(evidence: dict) -> charts.Svg:
-    """The path pod → node → overlay → peer node → pod, each hop with its result (green ok, red broken, grey unknown)."""
+#: what the TCP probe's outcome means for the underlay, in the picture
+TCP_SAID = {"open": "answered", "refused": "answered (RST)", "timeout": "silence (dropped)",
+            "unreachable": "ICMP unreachable", "no-route": "no route"}
+
+
+def _short(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def path_hops(evidence: dict) -> list[tuple[str, str, bool | None, str, str]]:
+    """(key, label, ok, said, full detail) per hop of the path: None = not known from this run."""
     l4, captures = evidence.get("l4"), evidence.get("captures") or {}
     rows = {r["probe"]: r for r in _records(l4)}
     tcp, udp = rows.get("tcp"), rows.get("udp vxlan")
     route_ok, route_said = route_verdict(evidence.get("route", pd.DataFrame()), evidence.get("links", pd.DataFrame()),
                                          evidence.get("peer", ""))
+    if not len(evidence.get("route", pd.DataFrame())):
+        route_ok, route_said = None, "not looked up"
     moved = [r for r in _records(evidence.get("rules")) if (r.get("moved") or 0) > 0]
     probe = evidence.get("pod_probe") or {}
     source_cap, peer_cap = captures.get("target"), captures.get("peer")
-    hops = [
-        ("pod", evidence.get("pod_ip") or "pod / node", None, "source"),
-        ("route", "route to " + (evidence.get("peer_pod_ip") or "?"), route_ok, route_said),
-        ("underlay", f"TCP {evidence.get('peer', '?')}:{evidence.get('node_port')}",
-         None if tcp is None else tcp["verdict"] == "reachable", tcp["outcome"] if tcp else "not probed"),
-        ("overlay", f"UDP {evidence.get('vxlan_port')}",
-         None if udp is None and not moved else not moved and (udp or {}).get("verdict") != "no-listener",
-         (f"{moved[0]['target']} by {moved[0]['node']} ({moved[0]['moved']} pkt)" if moved
-          else (udp or {}).get("outcome", "not probed"))),
-        ("left", "encapsulated out", None if source_cap is None else source_cap["sent"] > 0,
-         "not captured" if source_cap is None else f"{source_cap['sent']} sent"),
-        ("arrived", "arrived at peer", None if peer_cap is None else peer_cap["received"] > 0,
-         "not captured" if peer_cap is None else f"{peer_cap['received']} received"),
-        ("reply", "pod " + (evidence.get("peer_pod_ip") or "?"),
-         None if not probe else int(probe.get("received") or 0) > 0,
-         "not probed" if not probe else f"{probe.get('received') or 0}/{probe.get('transmitted') or 0} replies"),
+    source, peer = evidence.get("source_name") or "target", evidence.get("peer_name") or evidence.get("peer") or "peer"
+    overlay_ok = None if udp is None and not moved else (not moved and (udp or {}).get("verdict") != "no-listener")
+    overlay_said = (f"{moved[0]['target']} on {moved[0]['node']} +{moved[0]['moved']}" if moved
+                    else (udp or {}).get("outcome", "not probed"))
+    return [
+        ("pod", evidence.get("pod_ip") or source, None, "source", f"the probe starts at {evidence.get('pod_ip') or source}"),
+        ("route", f"route on {source}",
+         route_ok, {True: "into overlay", False: "no / wrong route"}.get(route_ok, route_said), route_said),
+        ("underlay", f"TCP to {peer}", None if tcp is None else tcp["verdict"] == "reachable",
+         TCP_SAID.get(tcp["outcome"], tcp["outcome"]) if tcp else "not probed", str((tcp or {}).get("detail") or "")),
+        ("overlay", f"UDP {evidence.get('vxlan_port')}", overlay_ok, overlay_said,
+         moved[0]["rule"] if moved else str((udp or {}).get("detail") or "")),
+        ("left", f"out of {source}", None if source_cap is None else source_cap["sent"] > 0,
+         "not captured" if source_cap is None else f"{source_cap['sent']} encapsulated", "capture on the source node"),
+        ("arrived", f"into {peer}", None if peer_cap is None else (peer_cap["received"] + peer_cap["probe_datagrams"]) > 0,
+         "not captured" if peer_cap is None else f"{peer_cap['received']} encapsulated", "capture on the peer node"),
+        ("reply", evidence.get("peer_pod_ip") or "peer pod", None if not probe else int(probe.get("received") or 0) > 0,
+         "not probed" if not probe else f"{probe.get('received') or 0}/{probe.get('transmitted') or 0} replies",
+         "ping from the pod's network"),
     ]
-    width, box_w, gap, top = 880, 108, 18, 40
-    body = []
-    for index, (key, label, ok, said) in enumerate(hops):
-        x = 10 + index * (box_w + gap)
+
+
+def path_chart(evidence: dict) -> charts.Svg:
+    """The path pod → node → overlay → peer node → pod, each hop with its result (green ok, red broken, grey unknown).
+
+    Each hop is a ``<g class='podnet-hop' data-hop=KEY data-state=ok|broken|unknown>`` with its full detail as
+    the box's ``<title>`` (a tooltip in a browser).
+    """
+    hops = path_hops(evidence)
+    box_w, gap, top, left = 128, 14, 36, 8
+    width = left * 2 + len(hops) * box_w + (len(hops) - 1) * gap
+    body = [charts.text(left, 20, f"{evidence.get('source_name') or evidence.get('source', 'target')} → "
+                                  f"{evidence.get('peer_name') or evidence.get('peer', '?')}: each hop of the pod "
+                                  "traffic and what this run saw there")]
+    for index, (key, label, ok, said, detail) in enumerate(hops):
+        x = left + index * (box_w + gap)
         colour = "#868e96" if ok is None else ("#2b8a3e" if ok else "#b00020")
         state = "unknown" if ok is None else ("ok" if ok else "broken")
-        body.append(f"<g class='podnet-hop' data-hop='{key}' data-state='{state}'>"
-                    f"<rect x='{x}' y='{top}' width='{box_w}' height='54' rx='6' fill='white' stroke='{colour}' "
-                    f"stroke-width='2'/>" + charts.text(x + box_w / 2, top + 20, label[:18], anchor="middle")
-                    + charts.text(x + box_w / 2, top + 40, str(said)[:20], anchor="middle",
-                                  extra=f" fill='{colour}'") + "</g>")
         if index:
-            body.append(f"<line x1='{x - gap}' y1='{top + 27}' x2='{x}' y2='{top + 27}' stroke='#495057' "
+            body.append(f"<line x1='{x - gap}' y1='{top + 26}' x2='{x}' y2='{top + 26}' stroke='#495057' "
                         "stroke-width='2'/>")
-    body.insert(0, charts.text(10, 22, f"{evidence.get('source', 'target')} → {evidence.get('peer_name') or evidence.get('peer', '?')}"
-                               " over the overlay: each hop's result"))
-    return charts.document(width, top + 70, "Cross-node path", "The pod-to-pod path hop by hop, each with its "
+        body.append(f"<g class='podnet-hop' data-hop='{key}' data-state='{state}'><title>{escape(detail)}</title>"
+                    f"<rect x='{x}' y='{top}' width='{box_w}' height='52' rx='6' fill='white' stroke='{colour}' "
+                    f"stroke-width='{3 if ok is False else 2}'/>"
+                    + charts.text(x + box_w / 2, top + 20, _short(label, 20), anchor="middle", font_size=11)
+                    + charts.text(x + box_w / 2, top + 39, _short(said, 20), anchor="middle",
+                                  extra=f" fill='{colour}'") + "</g>")
+    body.append(charts.legend([("circle", "#2b8a3e", "worked"), ("circle", "#b00020", "broken here"),
+                               ("circle", "#868e96", "not known from this run")], left, top + 74))
+    return charts.document(width, top + 90, "Cross-node path", "The pod-to-pod path hop by hop, each with its "
                            "result: green ok, red broken, grey not known.", body)
 
 
 __all__ = ["RUNBOOK", "REQUIRES", "PARTIAL", "gather", "diagnose", "subjects", "classify_l4", "rule_blocks_overlay",
            "rule_table", "route_verdict", "capture_row", "where_packets_stopped", "cni_pod_table", "log_error",
-           "path_chart"]
+           "path_chart", "path_hops"]
