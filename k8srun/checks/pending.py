@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from ..frames import format_bytes, format_cpu
@@ -70,6 +71,8 @@ CONTROL_PLANE_TAINTS = {"node-role.kubernetes.io/control-plane", "node-role.kube
 LIFECYCLE_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
                     "node.kubernetes.io/unschedulable"}
 PULL_WAITING_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+#: rows (nodes, taint sets) a finding's detail and evidence name at most; the rest are counted
+EVIDENCE_ROWS = 5
 _AVAILABLE = re.compile(r"\d+/(?P<nodes>\d+) nodes are available: (?P<reasons>.*)", re.S)
 _REASON = re.compile(r"^(?P<count>\d+) (?P<reason>.+)$")
 
@@ -211,29 +214,101 @@ def candidate_nodes(nodes: pd.DataFrame) -> pd.DataFrame:
     return nodes[(nodes["ready"] == "True") & ~nodes["unschedulable"].astype(bool)]
 
 
+_FIT_COLUMNS_ORDER = ["node", "fits_resources", "short", "tolerated", "untolerated", "matches_selector",
+                      "unmatched", "fits"]
+
+
+class _NodeView:
+    """The candidate nodes of one (nodes, node_usage) pair, prepared once for every pod's fit."""
+
+    def __init__(self, nodes: pd.DataFrame, node_usage: pd.DataFrame | None):
+        self.nodes, self.node_usage = nodes, node_usage
+        self.fits: dict[tuple, pd.DataFrame] = {}
+        candidates = candidate_nodes(nodes)
+        self.names = candidates["name"].tolist()
+        self.labels = candidates["labels"].tolist()
+        # nodes share few distinct taint sets: a pod's tolerations are judged once per set
+        self.taint_keys: list[tuple] = []
+        self.taint_sets: dict[tuple, list[dict]] = {}
+        for taints in candidates["taint_objects"]:
+            kept = [t for t in taints or [] if t.get("key") not in LIFECYCLE_TAINTS]
+            key = tuple(_taint_text(t) for t in kept)
+            self.taint_sets.setdefault(key, kept)
+            self.taint_keys.append(key)
+        n = len(self.names)
+        self.cpu_free = np.full(n, np.nan)
+        self.memory_free = np.full(n, np.nan)
+        self.pods_free = np.full(n, np.nan)
+        self.has_usage = np.zeros(n, dtype=bool)
+        if node_usage is not None and not node_usage.empty:
+            usage = node_usage.drop_duplicates("node").set_index("node")
+            positions = usage.index.get_indexer(self.names)
+            self.has_usage = positions >= 0
+            for column, target in (("cpu_free", self.cpu_free), ("memory_free", self.memory_free),
+                                   ("pods_free", self.pods_free)):
+                values = usage[column].to_numpy(dtype=float)
+                target[self.has_usage] = values[positions[self.has_usage]]
+
+
+_VIEWS: list[_NodeView] = []
+
+
+def _view(nodes: pd.DataFrame, node_usage: pd.DataFrame | None) -> _NodeView:
+    for view in _VIEWS:
+        if view.nodes is nodes and view.node_usage is node_usage:
+            return view
+    view = _NodeView(nodes, node_usage)
+    _VIEWS[:] = [view, *_VIEWS[:3]]  # the frames of the last few runs (they hold the frames alive: ids stay true)
+    return view
+
+
 def node_fit(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.DataFrame | None) -> pd.DataFrame:
-    """Per candidate node: do the pod's requests, tolerations and selector/affinity fit."""
-    usage = node_usage.set_index("node") if node_usage is not None and not node_usage.empty else None
-    rows = []
-    for _, node in candidate_nodes(nodes).iterrows():
-        short = []
-        if usage is not None and node["name"] in usage.index:
-            free = usage.loc[node["name"]]
-            if pod["cpu_request"] > 0 and pod["cpu_request"] > free["cpu_free"]:
-                short.append("cpu")
-            if pod["memory_request"] > 0 and pod["memory_request"] > free["memory_free"]:
-                short.append("memory")
-            if free["pods_free"] < 1:
-                short.append("pods")
-        taints = [t for t in node["taint_objects"] if t.get("key") not in LIFECYCLE_TAINTS]
-        untolerated = untolerated_taints_of(pod["tolerations"], taints)
-        unmatched = unmatched_requirements(pod["node_selector"], pod["affinity"], node["labels"], node["name"])
-        rows.append({"node": node["name"], "fits_resources": not short, "short": short,
-                     "tolerated": not untolerated, "untolerated": [_taint_text(t) for t in untolerated],
-                     "matches_selector": not unmatched, "unmatched": unmatched,
-                     "fits": not short and not untolerated and not unmatched})
-    return pd.DataFrame(rows, columns=["node", "fits_resources", "short", "tolerated", "untolerated",
-                                       "matches_selector", "unmatched", "fits"])
+    """Per candidate node: do the pod's requests, tolerations and selector/affinity fit.
+
+    The nodes are prepared once per (nodes, node_usage) pair: resources are
+    compared as arrays, tolerations once per distinct taint set, and a pod
+    without a nodeSelector or required node affinity matches every node
+    without looking.
+    """
+    view = _view(nodes, node_usage)
+    key = (pod["namespace"], pod["name"], pod["cpu_request"], pod["memory_request"], repr(pod["tolerations"]),
+           repr(pod["node_selector"]), repr(pod["affinity"]))
+    if key not in view.fits:  # PEND-001..003 each ask: computed once per pod
+        view.fits[key] = _node_fit(pod, view)
+    return view.fits[key].copy()
+
+
+def _node_fit(pod: pd.Series, view: _NodeView) -> pd.DataFrame:
+    n = len(view.names)
+    cpu, memory = pod["cpu_request"], pod["memory_request"]
+    with np.errstate(invalid="ignore"):
+        short_cpu = view.has_usage & (cpu > 0) & (cpu > view.cpu_free) if cpu == cpu else np.zeros(n, bool)
+        short_memory = (view.has_usage & (memory > 0) & (memory > view.memory_free)
+                        if memory == memory else np.zeros(n, bool))
+        short_pods = view.has_usage & (view.pods_free < 1)
+    untolerated_by_set = {key: [_taint_text(t) for t in untolerated_taints_of(pod["tolerations"], taints)]
+                          for key, taints in view.taint_sets.items()}
+    selector, affinity = pod["node_selector"], pod["affinity"]
+    required = (((affinity or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+                is not None)
+    if selector or required:
+        unmatched = [unmatched_requirements(selector, affinity, labels, name)
+                     for labels, name in zip(view.labels, view.names)]
+    else:
+        unmatched = [[] for _ in range(n)]
+    rows = {"node": view.names, "fits_resources": [], "short": [], "tolerated": [], "untolerated": [],
+            "matches_selector": [], "unmatched": unmatched, "fits": []}
+    for i in range(n):
+        short = [name for name, flag in (("cpu", short_cpu[i]), ("memory", short_memory[i]), ("pods", short_pods[i]))
+                 if flag]
+        untolerated = untolerated_by_set[view.taint_keys[i]]
+        rows["fits_resources"].append(not short)
+        rows["short"].append(short)
+        rows["tolerated"].append(not untolerated)
+        rows["untolerated"].append(list(untolerated))
+        rows["matches_selector"].append(not unmatched[i])
+        rows["fits"].append(not short and not untolerated and not unmatched[i])
+    return pd.DataFrame(rows, columns=_FIT_COLUMNS_ORDER)
 
 
 #: checks in the order they narrow the nodes: what the pod asks for, what it tolerates, what fits
@@ -257,6 +332,14 @@ def blocking_nodes(fit: pd.DataFrame, check: str) -> pd.DataFrame:
     if earlier.any() and failing[earlier].all():
         return fit[earlier & failing]
     return fit if failing.all() else fit.iloc[0:0]
+
+
+def _by_taints(tainted: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """(untolerated taints text, nodes) groups of node_fit rows, the most nodes first."""
+    groups: dict[str, list[str]] = {}
+    for node, untolerated in zip(tainted["node"], tainted["untolerated"]):
+        groups.setdefault(", ".join(untolerated), []).append(node)
+    return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
 def _contains(lists: pd.Series, item: str | None = None) -> pd.Series:
@@ -293,19 +376,36 @@ def insufficient_resources(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.D
     computed = not small.empty
     if not said and not computed:
         return []
+    # what the pod could use but for its size: the nodes passing the selector and taints (else every candidate)
+    passing = fit[fit["matches_selector"].astype(bool) & fit["tolerated"].astype(bool)]
+    eligible = passing if not passing.empty else fit
+    usage = (node_usage.drop_duplicates("node").set_index("node").reindex(eligible["node"]).dropna(how="all")
+             if node_usage is not None and not node_usage.empty else pd.DataFrame())
+    named = {r.removeprefix("Insufficient ") for r in said if r.startswith("Insufficient ")}
     parts = []
-    usage = node_usage[node_usage["node"].isin(small["node"])] if node_usage is not None else pd.DataFrame()
+    shortages: dict[str, int] = {}
     for resource, request, fmt in (("cpu", pod["cpu_request"], format_cpu),
                                    ("memory", pod["memory_request"], format_bytes)):
-        column = f"{resource}_free"
-        lacking = small[_contains(small["short"], resource)]["node"].tolist()
-        if lacking and not usage.empty:
-            best = usage[usage["node"].isin(lacking)].sort_values(column).iloc[-1]
+        if usage.empty or not request > 0:
+            continue
+        free = usage[f"{resource}_free"]
+        lacking = int((request > free).sum())
+        shortages[resource] = lacking
+        # the scheduler's words decide which resources are short; without them, the computed view
+        if not lacking or (said and resource not in named):
+            continue
+        best_node = free.idxmax()
+        best = max(float(free.max()), 0)
+        if lacking == len(free):
             parts.append(f"requests {resource} {fmt(request)} but the largest free allocatable "
-                         f"is {fmt(max(best[column], 0))} ({best['node']})")
+                         f"is {fmt(best)} ({best_node})")
+        else:
+            parts.append(f"requests {resource} {fmt(request)}: {lacking} of the {len(free)} nodes it could use "
+                         f"have less free (the largest free allocatable is {fmt(best)}, {best_node})")
     full = small[_contains(small["short"], "pods")]["node"].tolist()
     if full:
-        parts.append("no pod slots free on " + ", ".join(full))
+        parts.append(f"no pod slots free on {len(full)} node(s): " + ", ".join(full[:EVIDENCE_ROWS])
+                     + (" ..." if len(full) > EVIDENCE_ROWS else ""))
     if said:
         parts.append("scheduler: " + ", ".join(said))
     detail = f"pod {_pod_name(pod)} " + "; ".join(parts)
@@ -313,9 +413,12 @@ def insufficient_resources(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.D
         detail += f" ({len(small)} of {len(fit)} Ready schedulable nodes too small)"
     evidence = _scheduler_evidence(message, failed)
     if not usage.empty:
-        evidence["node_usage"] = usage[["node", "cpu_requested", "cpu_allocatable", "cpu_free",
-                                        "memory_requested", "memory_allocatable", "memory_free",
-                                        "pods_free"]]
+        order = [f"{r}_free" for r in (sorted(named & {"cpu", "memory"}) or ["memory", "cpu"])]
+        top = usage.sort_values(order, ascending=False).head(EVIDENCE_ROWS).reset_index()
+        evidence["node_usage"] = top[["node", "cpu_requested", "cpu_allocatable", "cpu_free",
+                                      "memory_requested", "memory_allocatable", "memory_free", "pods_free"]]
+        evidence["nodes_considered"] = len(usage)
+        evidence["nodes_short_of"] = shortages
     evidence["requests"] = {"cpu": pod["cpu_request"], "memory": pod["memory_request"]}
     return [finding("PEND-001", detail, evidence)]
 
@@ -332,14 +435,19 @@ def untolerated_taints(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.DataF
     computed = not tainted.empty
     if not said and not computed:
         return []
+    groups = _by_taints(tainted)
     if not tainted.empty:
-        listed = "; ".join(f"{r['node']} has {', '.join(r['untolerated'])}" for _, r in tainted.iterrows())
+        listed = "; ".join(f"{', '.join(nodes[:EVIDENCE_ROWS])}{f' and {len(nodes) - EVIDENCE_ROWS} more' if len(nodes) > EVIDENCE_ROWS else ''}"
+                           f" {'has' if len(nodes) == 1 else 'have'} {taints}" for taints, nodes in groups[:EVIDENCE_ROWS])
+        if len(groups) > EVIDENCE_ROWS:
+            listed += f"; and {len(groups) - EVIDENCE_ROWS} more taint set(s)"
         detail = (f"pod {_pod_name(pod)} does not tolerate the taints of the nodes it could otherwise use "
                   f"({len(tainted)} of {len(fit)} Ready schedulable): {listed}")
     else:
         detail = f"pod {_pod_name(pod)}: scheduler says {'; '.join(said)}"
     evidence = _scheduler_evidence(message, failed)
-    evidence["node_taints"] = [{"node": r["node"], "untolerated": r["untolerated"]} for _, r in tainted.iterrows()]
+    evidence["node_taints"] = [{"node": nodes[0], "untolerated": taints.split(", "), "nodes": len(nodes),
+                                "examples": nodes[:EVIDENCE_ROWS]} for taints, nodes in groups[:EVIDENCE_ROWS]]
     evidence["tolerations"] = list(pod["tolerations"])
     return [finding("PEND-002", detail, evidence)]
 
@@ -361,8 +469,11 @@ def selector_mismatch(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.DataFr
         wanted.append("required node affinity")
     if not mismatched.empty:
         unmatched = sorted({u for us in mismatched["unmatched"] for u in us})
+        names = mismatched["node"].tolist()
+        shown = ", ".join(names[:EVIDENCE_ROWS]) + (f" and {len(names) - EVIDENCE_ROWS} more"
+                                                    if len(names) > EVIDENCE_ROWS else "")
         detail = (f"pod {_pod_name(pod)} needs {', '.join(unmatched)} but none of the {len(fit)} Ready "
-                  f"schedulable nodes matches ({', '.join(mismatched['node'])})")
+                  f"schedulable nodes matches ({shown})")
     else:
         detail = f"pod {_pod_name(pod)} ({', '.join(wanted) or 'selector'}): scheduler says {'; '.join(said)}"
     evidence = _scheduler_evidence(message, failed)
@@ -370,7 +481,7 @@ def selector_mismatch(pod: pd.Series, nodes: pd.DataFrame, node_usage: pd.DataFr
     if pod["affinity"]:
         evidence["node_affinity"] = (pod["affinity"] or {}).get("nodeAffinity", {})
     labels = nodes.set_index("name")["labels"] if not nodes.empty else {}
-    evidence["node_labels"] = [{"node": n, "labels": labels[n]} for n in mismatched["node"]][:5]
+    evidence["node_labels"] = [{"node": n, "labels": labels[n]} for n in mismatched["node"][:EVIDENCE_ROWS]]
     return [finding("PEND-003", detail, evidence)]
 
 
@@ -505,7 +616,11 @@ def _control_plane_only(node: pd.Series) -> bool:
 def workload_nodes(nodes: pd.DataFrame) -> pd.DataFrame:
     """Ready, uncordoned nodes that take ordinary workloads (no control-plane NoSchedule taint)."""
     ready = candidate_nodes(nodes)
-    return ready[[not _control_plane_only(n) for _, n in ready.iterrows()]] if not ready.empty else ready
+    if ready.empty:
+        return ready
+    keep = [not any(t.get("key") in CONTROL_PLANE_TAINTS and t.get("effect") == "NoSchedule" for t in taints or [])
+            for taints in ready["taint_objects"]]
+    return ready[pd.Series(keep, index=ready.index, dtype=bool)]
 
 
 def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None) -> list[Finding]:
@@ -521,9 +636,12 @@ def no_schedulable_node(nodes: pd.DataFrame, pending: pd.DataFrame | None = None
                            f"{' (' + r['ready_reason'] + ')' if r['ready'] != 'True' and r['ready_reason'] else ''}"
                            f"{' cordoned' if r['unschedulable'] else ''}"
                            f"{' control-plane (tainted NoSchedule)' if _control_plane_only(r) else ''}"
-                           for _, r in nodes.iterrows())
+                           for _, r in nodes.head(EVIDENCE_ROWS).iterrows())
+        if len(nodes) > EVIDENCE_ROWS:
+            states += f" and {len(nodes) - EVIDENCE_ROWS} more"
         detail = f"none of the {len(nodes)} nodes is Ready and schedulable for workloads: {states}{waiting}"
-    evidence = {"nodes": nodes[["name", "ready", "ready_reason", "ready_since", "unschedulable", "taints"]]}
+    evidence = {"nodes": nodes[["name", "ready", "ready_reason", "ready_since", "unschedulable", "taints"]]
+                .head(EVIDENCE_ROWS), "node_count": len(nodes)}
     return [finding("PEND-006", detail, evidence)]
 
 

@@ -32,6 +32,15 @@ kube-system before other namespaces, then by count.
 ``warnings_over_time(events)`` returns: bucket (10-minute start, UTC), reason,
 events (sum of event counts), objects (distinct involved objects).
 
+``timeline_events(events)`` returns Warning events for a chart, grouped by
+(reason, 10 minutes) when there are more than 500; ``newest_warnings`` the
+newest 200 (a report of a 300,000-event cluster stays small).
+
+Joins are by index, never by scanning: endpoints are grouped by (namespace,
+service) once; a Service's selector finds its pods through a label index of
+its namespace (:class:`LabelIndex`, built for a namespace when first asked);
+suspected objects are a set the events are checked against.
+
 ``services_without_endpoints(services, endpoints)`` returns: namespace, name,
 type, cluster_ip, ports, selector, ready_endpoints (0), not_ready_endpoints,
 not_ready_pods.
@@ -347,6 +356,33 @@ def warnings_over_time(events: pd.DataFrame, bucket: str = "10min") -> pd.DataFr
              .groupby(["bucket", "reason"]).agg(events=("count", "sum"), objects=("name", "nunique"))
              .reset_index())
     return table.sort_values(["bucket", "events"], ascending=[True, False])[columns].reset_index(drop=True)
+
+
+def timeline_events(events: pd.DataFrame, limit: int = 500, bucket: str = "10min") -> pd.DataFrame:
+    """Warning events for a timeline chart: as they are when at most ``limit``, else one row per
+    (reason, ``bucket``) with the counts summed (first/last seen of the bucket, objects counted in
+    ``name``), so a chart of 300,000 events stays a few hundred marks with the same totals."""
+    warnings = events[events["type"] == "Warning"] if not events.empty else events
+    if len(warnings) <= limit:
+        return warnings
+    dated = warnings[warnings["last_seen"].notna()]
+    grouped = (dated.assign(bucket=dated["last_seen"].dt.floor(bucket))
+               .groupby(["reason", "bucket"], sort=False)
+               .agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max"), count=("count", "sum"),
+                    objects=("name", "nunique"), message=("message", "last"), namespace=("namespace", "first"))
+               .reset_index())
+    grouped["type"] = "Warning"
+    grouped["kind"] = ""
+    grouped["name"] = [f"{n} object(s)" for n in grouped["objects"]]
+    grouped["source"] = ""
+    undated = warnings[warnings["last_seen"].isna()]
+    return pd.concat([grouped[list(events.columns)], undated], ignore_index=True)
+
+
+def newest_warnings(events: pd.DataFrame, limit: int = 200) -> pd.DataFrame:
+    """The newest ``limit`` Warning events (oldest first, like the events frame)."""
+    warnings = events[events["type"] == "Warning"] if not events.empty else events
+    return warnings.tail(limit)
 
 
 def event_suspects(events: pd.DataFrame, now: dt.datetime | None, known_objects: set[tuple[str, str, str]]) -> list[dict]:

@@ -46,10 +46,11 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from ..errors import ApiError, SelectorError, SourceError
-from ..redact import default_redactor, redact_bundle_object, redact_text
+from ..redact import default_redactor, redact_bundle_object, redact_object, redact_text
 from ..sources import Source
 from ..resources import CATALOGUE, ApiResource, group_versions
 from .selectors import field_matcher, label_matcher
+from .store import ObjectStore
 from .tables import to_table
 
 #: the user name of the kubeconfig and of 403 messages
@@ -122,6 +123,9 @@ class SnapshotApi:
         self.request_log = request_log
         self.server_address = ""
         self._redacted: dict[tuple[str, str | None, int], list[dict]] = {}
+        #: a bundle's objects by index: one object decoded per GET, one page per list (serve.store)
+        self.store = ObjectStore.of(source)
+        self._namespace_names: set[str] | None = None
 
     def handle(self, method: str, target: str, accept: str) -> Response:
         """``(status, content type, body)`` for one request."""
@@ -241,26 +245,69 @@ class SnapshotApi:
             self._redacted[key] = [redact_bundle_object(resource.plural, o) for o in self._read(resource, namespace)]
         return self._redacted[key]
 
+    def _known_namespace(self, namespace: str) -> bool:
+        if self._namespace_names is None:
+            self._namespace_names = {n["metadata"]["name"] for n in self._namespaces()}
+        return namespace in self._namespace_names
+
     def _read(self, resource: ApiResource, namespace: str | None) -> list[dict]:
         if resource.plural == "namespaces":
             return self._namespaces()
-        if namespace and namespace not in {n["metadata"]["name"] for n in self._namespaces()}:
+        if namespace and not self._known_namespace(namespace):
             return []  # the API server lists nothing in a namespace that does not exist
         return self.source.list(resource.plural, namespace)
 
-    def _list(self, resource: ApiResource, namespace: str | None, query: dict, accept: str) -> Response:
-        objects = self._all(resource, namespace)
+    def _indexed_page(self, resource: ApiResource, namespace: str | None, query: dict,
+                      offset: int, limit: int) -> tuple[list[dict], bool, int | None] | None:
+        """A page from the bundle's object index (serve.store), redacted; None when it cannot answer."""
+        if self.store is None or resource.plural == "namespaces":
+            return None
+        if namespace and not self._known_namespace(namespace):
+            return [], False, 0
+        selected = query.get("labelSelector") or query.get("fieldSelector")
         labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
+        try:
+            found = self.store.select(resource.plural, namespace, (lambda o: labels(o) and fields(o)) if selected
+                                      else None, query.get("fieldSelector"), offset, limit)
+        except SourceError:
+            return None  # the source says why (list), as before
+        if found is None:
+            return None
+        return found
+
+    def _list(self, resource: ApiResource, namespace: str | None, query: dict, accept: str) -> Response:
         _check_field_labels(resource, query.get("fieldSelector") or "")
-        objects = [o for o in objects if labels(o) and fields(o)]
+        labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
         offset = _decode_continue(query["continue"]) if query.get("continue") else 0
         limit = _count(query, "limit") or 0
-        end = offset + limit if limit else len(objects)
-        page = objects[offset:end]
         metadata: dict = {"resourceVersion": _SNAPSHOT_RESOURCE_VERSION}
-        if end < len(objects):
-            metadata["continue"] = _encode_continue(end)
-            metadata["remainingItemCount"] = len(objects) - end
+        indexed = self._indexed_page(resource, namespace, query, offset, limit)
+        include = query.get("includeObject") or "Metadata"
+        if indexed is not None:
+            page, more, remaining = indexed
+            if "as=Table" in accept and include != "Object" and resource.plural not in ("configmaps", "secrets"):
+                # the rows hold the cells and the metadata: only those are redacted, not whole objects
+                # (managedFields, which kubectl never shows, are left out of the rows' metadata)
+                page = [{**o, "metadata": {k: v for k, v in (o.get("metadata") or {}).items()
+                                           if k != "managedFields"}} for o in page]
+                typed = [{"kind": resource.kind, "apiVersion": resource.group_version, **o} for o in page]
+                table = to_table(resource.kind, typed, self.source.now(), include, {})
+                table = redact_object(table)
+                table["metadata"] = {**metadata, **({"continue": _encode_continue(offset + len(page))} if more else {}),
+                                     **({"remainingItemCount": remaining} if more and remaining is not None else {})}
+                return _json(table)
+            page = [redact_bundle_object(resource.plural, o) for o in page]
+            if more:
+                metadata["continue"] = _encode_continue(offset + len(page))
+                if remaining is not None:
+                    metadata["remainingItemCount"] = remaining
+        else:
+            objects = [o for o in self._all(resource, namespace) if labels(o) and fields(o)]
+            end = offset + limit if limit else len(objects)
+            page = objects[offset:end]
+            if end < len(objects):
+                metadata["continue"] = _encode_continue(end)
+                metadata["remainingItemCount"] = len(objects) - end
         if "as=Table" in accept:
             typed = [{"kind": resource.kind, "apiVersion": resource.group_version, **o} for o in page]
             return _json(to_table(resource.kind, typed, self.source.now(),
@@ -269,7 +316,17 @@ class SnapshotApi:
                       "metadata": metadata, "items": page})
 
     def _get_object(self, resource: ApiResource, namespace: str | None, name: str) -> dict:
-        found = next((o for o in self._all(resource, namespace) if o["metadata"]["name"] == name), None)
+        found = NotImplemented
+        if self.store is not None and resource.plural != "namespaces" and \
+                (not namespace or self._known_namespace(namespace)):
+            try:
+                found = self.store.get(resource.plural, namespace, name)
+            except SourceError:
+                found = NotImplemented
+            if found is not None and found is not NotImplemented:
+                found = redact_bundle_object(resource.plural, found)
+        if found is NotImplemented:
+            found = next((o for o in self._all(resource, namespace) if o["metadata"]["name"] == name), None)
         if found is None:
             raise ApiError(404, "NotFound", f'{resource.plural}{"." + resource.group if resource.group else ""} '
                            f'"{name}" not found', {"name": name, "group": resource.group, "kind": resource.plural})
@@ -413,6 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: listen backlog: socketserver's default of 5 stalls clients that connect while the server is busy
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: SnapshotApi):
         super().__init__(address, _Handler)

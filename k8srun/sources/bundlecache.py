@@ -18,7 +18,7 @@ Where: ``$K8SRUN_CACHE_DIR``, else ``$XDG_CACHE_HOME/k8srun``, else
 ``.tar.gz`` bundle is keyed by the archive's path, not its temporary
 extraction), one file per (bundle file, frame), created private (0700/0600).
 ``K8SRUN_CACHE=off`` turns the disk cache off; files smaller than
-``K8SRUN_CACHE_MIN_BYTES`` (default 1 MiB) are not written to disk (they parse
+``K8SRUN_CACHE_MIN_BYTES`` (default 128 KiB) are not written to disk (they parse
 faster than a cache is opened).
 
 Invalidation: every cache file records the key it was built from — the
@@ -50,7 +50,7 @@ import pandas as pd
 CACHE_ENV = "K8SRUN_CACHE_DIR"
 CACHE_SWITCH_ENV = "K8SRUN_CACHE"
 MIN_BYTES_ENV = "K8SRUN_CACHE_MIN_BYTES"
-MIN_BYTES = 2**20
+MIN_BYTES = 128 * 2**10
 _FORMAT = 1
 
 
@@ -193,8 +193,8 @@ def encode_frame(frame: pd.DataFrame, key: dict) -> bytes:
         series = frame[name]
         dtype = series.dtype
         if isinstance(dtype, pd.DatetimeTZDtype):
-            values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
-            columns.append([name, "time", "M8[ns]", values.view("i8").tobytes()])
+            values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+            columns.append([name, "time", values.dtype.str, values.view("i8").tobytes()])
         elif isinstance(dtype, np.dtype) and dtype.kind in "biuf":
             columns.append([name, "array", dtype.str, np.ascontiguousarray(series.to_numpy()).tobytes()])
         elif isinstance(dtype, pd.Int64Dtype):
@@ -221,8 +221,8 @@ def decode_frame(data: bytes, key: dict) -> pd.DataFrame | None:
         out: dict[str, Any] = {}
         for name, kind, dtype, values in payload["columns"]:
             if kind == "time":
-                stamps = np.frombuffer(values, dtype="i8").view("M8[ns]")
-                out[name] = pd.Series(stamps, dtype="datetime64[ns]").dt.tz_localize("UTC")
+                stamps = np.frombuffer(values, dtype="i8").view(np.dtype(dtype))
+                out[name] = pd.Series(stamps).dt.tz_localize("UTC")
             elif kind == "array":
                 out[name] = pd.Series(np.frombuffer(values, dtype=np.dtype(dtype)).copy())
             elif kind == "Int64":

@@ -383,6 +383,17 @@ class SnapshotSource(Source):
             parts.append(self._frames.frame(path, str(path.relative_to(self.root)), name, build))
         return frames_module.combine(builder, parts)
 
+    def bundle_files(self, resource: str, namespace: str | None = None) -> list[tuple[Path, str | None]] | None:
+        """(file, its namespace) of the List files :meth:`list` reads, in its order; None when the
+        objects are synthesised (namespaces of a plain dump). Raises what :meth:`list` raises."""
+        if type(self).list is not SnapshotSource.list:
+            return None
+        return self._files(resource, namespace)
+
+    def read_bytes(self, path: Path) -> bytes:
+        """A bundle file's bytes (inside the bundle, regular, within the size cap; else BundleError)."""
+        return self._read_bytes(path)
+
     @property
     def frame_cache(self) -> FrameCache:
         """The cache :meth:`frame` reads (its ``stats``: frames built, loaded from disk, written)."""
