@@ -786,15 +786,18 @@ def validity_chart(certificates: pd.DataFrame | None, clock: dict | None = None)
         y = top + i * (bar + 12)
         colour = STATUS_COLOURS.get(row["status"], "#495057")
         x1, x2 = scale(start.timestamp()), scale(end.timestamp())
-        name = (row.get("common_name") or row["subject"] or "?")[:34]
+        name = (row.get("common_name") or row["subject"] or "?")[:30]
+        part = f"depth {row['depth']}" if row["source"] == "endpoint" else (str(row["where"]).split(": ") + [""])[1]
+        said = f"{row['status']}, {row['days_left']:g} d"
+        inside = x2 - x1 > len(said) * 6.2 + 12
         body.append(f"<g class='tls-window' data-status='{escape(row['status'], quote=True)}' "
                     f"data-where='{escape(str(row['where']), quote=True)}'>"
                     f"<rect x='{x1}' y='{y}' width='{max(x2 - x1, 2)}' height='{bar}' rx='3' fill='{colour}' "
-                    f"fill-opacity='0.75'/>"
-                    + charts.text(left - 8, y + 15, f"{name} ({row['where'][-22:]})", anchor="end", font_size=10)
-                    + charts.text(min(x2 + 4, width - right - 2), y + 15,
-                                  f"{row['status']}, {row['days_left']:g} d", font_size=10,
-                                  anchor="start" if x2 + 120 < width else "end")
+                    f"fill-opacity='0.8'/>"
+                    + charts.text(left - 8, y + 15, f"{name} ({part[:26]})", anchor="end", font_size=10)
+                    + (charts.text(x1 + 6, y + 15, said, font_size=10, extra=" fill='#fff'") if inside else
+                       charts.text(x2 + 4, y + 15, said, font_size=10) if x2 + 4 + len(said) * 6.2 < width else
+                       charts.text(x1 - 4, y + 15, said, font_size=10, anchor="end"))
                     + "</g>")
     axis_y = height - 36
     x_now = scale(now.timestamp())
@@ -804,8 +807,9 @@ def validity_chart(certificates: pd.DataFrame | None, clock: dict | None = None)
         body.append(charts.text(x, axis_y + 14, f"{label_time:%Y-%m-%d}", anchor="middle", font_size=10))
     body.append(f"<g class='tls-now'><line x1='{x_now}' y1='{top - 10}' x2='{x_now}' y2='{axis_y}' stroke='#1c7ed6' "
                 f"stroke-dasharray='4 3'/>" + charts.text(x_now, top - 14, f"now {now:%Y-%m-%d %H:%M} UTC "
-                                                          f"({clock['reference']} clock)", anchor="middle",
-                                                          font_size=10) + "</g>")
+                                                          f"({clock['reference']} clock)", font_size=10,
+                                                          anchor="end" if x_now > width - 200 else "start"
+                                                          if x_now < left + 200 else "middle") + "</g>")
     body.append(charts.legend([("square", colour, status) for status, colour in STATUS_COLOURS.items()],
                               left, height - 8))
     return charts.document(width, height, "Certificate validity",
