@@ -415,6 +415,19 @@ def test_loopback_nothing_listening_is_not_checked_not_healthy(pki):
     assert any("could not connect: Connection refused" in u.reason for u in rb.unavailable)
 
 
+def test_loopback_unreadable_ca_bundle_is_named(s_server, pki, tmp_path):  # noqa: F811
+    rb = run_local(serve(s_server, pki, "healthy"), pki, ca_bundle=str(tmp_path / "missing-ca.pem"))
+    assert rb.findings == [] and status(rb)["TLS-003"] == "NOT CHECKED"
+    assert any(f"ca_bundle {tmp_path / 'missing-ca.pem'} cannot be read on the target" in u.reason
+               for u in rb.unavailable)
+
+
+def test_files_on_an_ssh_target_are_unavailable_not_healthy():
+    rb = diagnose_runbook("tls", source="none", target="ssh:nobody@127.0.0.1", pem="/etc/hostname", timeout_s=3)
+    assert rb.findings == [] and set(status(rb).values()) == {"NOT CHECKED"}
+    assert any("runs on local and netns: targets, not ssh:" in u.reason for u in rb.unavailable)
+
+
 def test_nothing_to_inspect_is_not_checked():
     rb = diagnose_runbook("tls", source="none", target="local")
     assert rb.findings == [] and set(status(rb).values()) == {"NOT CHECKED"}

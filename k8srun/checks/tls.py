@@ -649,6 +649,10 @@ def handshake_with(rb) -> tuple[dict | None, pd.DataFrame]:
     handshake = {**summary, "endpoint": address, "server_name": name, "ca_bundle": ca,
                  "verify_errors": tls_handshake.verify_errors(text),
                  "client_cert_requested": tls_handshake.client_cert_requested(text), "tls12_retry": None}
+    if not summary["connected"] and ca and f"fopen({ca}," in text:
+        _missing(rb, HANDSHAKE, f"TLS handshake with {address}",
+                 f"ca_bundle {ca} cannot be read on the target ({summary['handshake_error']}): s_client did not connect")
+        return None, empty
     if not summary["connected"]:
         _missing(rb, HANDSHAKE, f"TLS handshake with {address}",
                  f"could not connect: {summary['handshake_error'] or 'no connection'} (not a TLS problem: "
