@@ -141,6 +141,22 @@ def test_arbitrary_text_is_certfile_json_or_parse_error(text):
         pass
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(str.encode),
+                 st.sampled_from(["clusters: [{name: a, cluster: {certificate-authority-data: '!!'}}]",
+                                  "users: [{name: u, user: {client-certificate: /nonexistent}}]", "- a\n- b",
+                                  "users: [{user: 3}, {name: x, user: {token: t}}]", "clusters: 3\nusers: {a: b}"]).map(str.encode)))
+def test_certfile_probe_on_arbitrary_files_never_raises(data):
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="k8srun-tls-fuzz-") as handle:
+        handle.write(data)
+        handle.flush()
+        for out in (certfile.from_pem(Path(handle.name)), certfile.from_kubeconfig(Path(handle.name))):
+            assert out["error"] or out["certificates"] or out["problems"]
+            assert all(c["pem"].startswith("-----BEGIN CERTIFICATE-----") for c in out["certificates"])
+
+
 # ------------------------------------------------------------------ pure checks
 
 @pytest.mark.parametrize("name, sans, matches", [

@@ -113,7 +113,8 @@ def from_kubeconfig(path: Path) -> dict:
     sections = (("clusters", "cluster", "certificate-authority-data", "certificate-authority", "ca"),
                 ("users", "user", "client-certificate-data", "client-certificate", "client"))
     for section, key, data_key, file_key, role in sections:
-        for item in config.get(section) or []:
+        items = config.get(section)
+        for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get(key), dict):
                 continue
             entry, who = item[key], f"{key} {item.get('name')}"
