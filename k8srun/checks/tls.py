@@ -65,6 +65,22 @@ argv). Decisions:
 - The trust anchor in ``ca_bundle`` is used, not listed: s_client shows what
   the server *sends* (that is what breaks); ``-p pem CA_BUNDLE`` lists the
   bundle's own dates.
+- With a cluster source, an endpoint given by IP is named (the Service or
+  pod whose IP it is, :func:`k8srun.checks.firewall.dest_names`) in the
+  handshake table; nothing else reads the cluster (``-p source none`` loses
+  only that label).
+- **The validity timeline** (:func:`validity_chart`, inline SVG): one bar
+  per certificate from notBefore to notAfter on one time axis, coloured by
+  status, now (by the reference clock) a dashed line — a decade-long CA next
+  to a 90-day leaf shows at once which one ends first.
+
+Proven on the fault lab (faults ``tls-expired``, ``tls-not-yet-valid``,
+``tls-unknown-ca``, ``tls-incomplete-chain``, ``tls-wrong-san``,
+``tls-expiring-soon``, ``tls-client-cert-required``: one code each, from
+pod-a to web-b's s_server) and on a topology the lab did not build
+(``openssl s_server`` on 127.0.0.1 with a root → RSA issuing CA → EC leaf
+PKI made by the tests, a TLS 1.1-only server, an HTTP port, nothing
+listening): tests/test_tls.py.
 
 How each code decides
 =====================
@@ -124,8 +140,10 @@ probe prints certificates only.
 
 Output of :func:`gather` (what :func:`diagnose` takes)::
 
-    {"certificates": DataFrame (CERT_COLUMNS), "handshake": dict | None, "clock": dict,
-     "endpoint": "10.244.2.10:8443" | "", "files": [certfile probe JSON without PEMs], ...}
+    {"certificates": DataFrame (CERT_COLUMNS), "clock": {"now", "reference", "target_time", "local_time",
+     "skew_s"}, "handshake": openssl_s_client.summary + {"endpoint", "server_name", "ca_bundle",
+     "verify_errors", "client_cert_requested", "tls12_retry", "in_cluster"} | None,
+     "files": [certfile probe JSON without PEMs], "endpoint": "10.244.2.10:8443" | "", "expiry_warning_days": 30}
 """
 
 from __future__ import annotations
