@@ -53,7 +53,7 @@ from .sources import Source
 CLUSTER_RESOURCES = ["nodes", "namespaces", "persistentvolumes", "storageclasses"]
 NAMESPACED_RESOURCES = ["events", "replicationcontrollers", "services", "daemonsets", "deployments",
                         "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                        "statefulsets", "jobs", "configmaps"]
+                        "statefulsets", "jobs", "configmaps", "leases"]
 
 
 def _list_document(resource: str, items: list[dict]) -> dict:

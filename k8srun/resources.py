@@ -78,6 +78,7 @@ CATALOGUE: dict[str, ApiResource] = {r.plural: r for r in (
     _r("statefulsets", "apps", "v1", "StatefulSet", True, "sts"),
     _r("jobs", "batch", "v1", "Job", True),
     _r("endpointslices", "discovery.k8s.io", "v1", "EndpointSlice", True),
+    _r("leases", "coordination.k8s.io", "v1", "Lease", True),
     _r("storageclasses", "storage.k8s.io", "v1", "StorageClass", False, "sc"),
 )}
 

@@ -102,6 +102,12 @@ def write_bundle(root: Path, *, extra_pods: int = 0) -> Path:
         {"metadata": meta("web-x1", "default", labels={"kubernetes.io/service-name": "web"}),
          "addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.7"], "conditions": {"ready": True}}],
          "ports": [{"port": 8080, "protocol": "TCP"}]}], "discovery.k8s.io/v1"))
+    _write(root / "kube-system" / "leases.json", k8s_list("LeaseList", [
+        {"metadata": meta("kube-scheduler", "kube-system"),
+         "spec": {"holderIdentity": "node-a_0b8e", "leaseDurationSeconds": 15,
+                  "renewTime": "2024-05-14T11:59:58.120000Z"}}], "coordination.k8s.io/v1"))
+    for ns in ("default", "shop"):
+        _write(root / ns / "leases.json", k8s_list("LeaseList", [], "coordination.k8s.io/v1"))
     _write(root / "persistentvolumes.json", k8s_list("PersistentVolumeList", []))
     _write(root / "storageclasses.json", k8s_list("StorageClassList", [
         {"metadata": meta("standard"), "provisioner": "rancher.io/local-path",

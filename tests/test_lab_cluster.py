@@ -104,7 +104,7 @@ def test_nodes_namespaces_and_agents():
     nodes = frames.nodes_frame(objs["nodes"])
     assert nodes[["name", "ready", "internal_ip", "pod_cidr"]].values.tolist() == [
         [n.name, "True", n.ip, n.pod_cidr] for n in LAB.nodes]
-    assert [n["metadata"]["name"] for n in objs["namespaces"]] == ["default", "kube-system", "kube-flannel"]
+    assert [n["metadata"]["name"] for n in objs["namespaces"]] == ["default", "kube-system", "kube-flannel", "kube-node-lease"]
     pods = frames.pods_frame(objs["pods"])
     assert (pods.status == "Running").all() and (pods.ready == "1/1").all()
     for app, namespace in (("kube-proxy", "kube-system"), ("flannel", "kube-flannel")):
@@ -160,7 +160,7 @@ def test_snapshot_opens_as_a_bundle(tmp_path):
     folder = cluster.write_snapshot(tmp_path / "cluster", LAB, ["dns-down"], CREATED)
     assert folder.is_symlink()
     with SnapshotSource(folder) as source:
-        assert source.namespaces() == ["default", "kube-flannel", "kube-system"]
+        assert source.namespaces() == ["default", "kube-flannel", "kube-node-lease", "kube-system"]
         assert source.meta()["lab"]["faults"] == ["dns-down"]
         assert source.now() == CREATED
         services = frames.services_frame(source.list("services"))
@@ -296,3 +296,12 @@ def test_a_lab_cluster_must_carry_the_recorded_faults(recipes, tmp_path):
     (folder / "lab-mtu.py").write_text((LAB_RECIPE % ('"mtu"', '"mtu"')).replace('"cluster": "lab"', '"cluster": "x"'))
     with pytest.raises(ValueError, match='"cluster" can only be "lab"'):
         tool.record_spec("lab-mtu")
+
+
+def test_each_kubelet_renews_its_node_lease_and_a_lost_node_stops():
+    """kube-node-lease holds one Lease per node; node-unreachable leaves node-b's renewTime where it was lost."""
+    healthy = {l["metadata"]["name"]: l["spec"]["renewTime"] for l in cluster.cluster_objects(LAB)["leases"]}
+    lost = {l["metadata"]["name"]: l["spec"]["renewTime"]
+            for l in cluster.cluster_objects(LAB, ("node-unreachable",))["leases"]}
+    assert set(healthy) == {node.name for node in LAB.nodes}
+    assert lost[LAB.node_a.name] == healthy[LAB.node_a.name] and lost[LAB.node_b.name] < healthy[LAB.node_b.name]

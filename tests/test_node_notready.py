@@ -463,3 +463,11 @@ def test_triage_opens_this_runbook_on_its_notready_node():
     assert "Unknown (Ready=Unknown, NodeStatusUnknown" in rb.findings[0].detail
     status = rb.checks_table().set_index("code")["status"]
     assert (status["NODE-002"], status["NODE-004"]) == ("NOT CHECKED", "NOT CHECKED")
+
+
+def test_the_scenario_reads_the_node_leases_renewal():
+    """kube-node-lease Leases are in the bundle: NODE-001 shows when the kubelet last renewed its lease."""
+    rb = diagnose_runbook("node-notready")
+    [ready] = [f for f in rb.findings if f.code == "NODE-001"]
+    assert ready.evidence["readiness"]["lease_renewed"].endswith(" ago")
+    assert not [u for u in rb.unavailable if "lease" in u.what]

@@ -36,7 +36,7 @@ TOP_LEVEL = ("nodes", "namespaces", "persistentvolumes", "storageclasses")
 # what a plain `kubectl cluster-info dump` writes per namespace, then k8srun's additions
 PER_NAMESPACE = ("events", "replication-controllers", "services", "daemonsets", "deployments",
                  "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                 "statefulsets", "jobs", "configmaps")
+                 "statefulsets", "jobs", "configmaps", "leases")
 # kind of an ownerReference / involvedObject -> file holding such objects
 KIND_FILES = {"Pod": "pods", "ReplicaSet": "replicasets", "Deployment": "deployments",
               "DaemonSet": "daemonsets", "StatefulSet": "statefulsets", "Job": "jobs",

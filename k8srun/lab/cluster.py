@@ -112,15 +112,16 @@ READINESS_503 = "Readiness probe failed: HTTP probe failed with statuscode: 503"
 #: files of a namespace folder, and of the bundle root, written even when empty
 NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
                    "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                   "statefulsets", "jobs", "configmaps")
+                   "statefulsets", "jobs", "configmaps", "leases")
 CLUSTER_FILES = ("nodes", "namespaces", "persistentvolumes", "storageclasses")
 SNAPSHOT_LINK = "cluster"
 
 _NAMESPACED = {"pods", "services", "endpoints", "endpointslices", "events", "deployments", "replicasets",
-               "daemonsets", "configmaps"}
+               "daemonsets", "configmaps", "leases"}
 _KINDS = {"nodes": ("v1", "Node"), "namespaces": ("v1", "Namespace"), "pods": ("v1", "Pod"),
           "services": ("v1", "Service"), "endpoints": ("v1", "Endpoints"), "events": ("v1", "Event"),
           "configmaps": ("v1", "ConfigMap"), "endpointslices": ("discovery.k8s.io/v1", "EndpointSlice"),
+          "leases": ("coordination.k8s.io/v1", "Lease"),
           "deployments": ("apps/v1", "Deployment"), "replicasets": ("apps/v1", "ReplicaSet"),
           "daemonsets": ("apps/v1", "DaemonSet"), "persistentvolumes": ("v1", "PersistentVolume"),
           "storageclasses": ("storage.k8s.io/v1", "StorageClass"), "persistentvolumeclaims":
@@ -277,6 +278,19 @@ def _nodes(b: _Builder, lab: Lab, faults: tuple[str, ...] = ()) -> list[dict]:
         if node.name in lost:
             _lose_node(nodes[-1], b.created)
     return nodes
+
+
+def _node_leases(b: _Builder, lab: Lab, faults: tuple[str, ...], nodes: list[dict], now: dt.datetime) -> list[dict]:
+    """Each kubelet's Lease in kube-node-lease: renewed every 10 s, a lost node's not since the lab came up."""
+    lost = _unreachable_nodes(lab, faults)
+    renewed = (now - dt.timedelta(seconds=4)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": b.meta("Lease", obj["metadata"]["name"], "kube-node-lease", ownerReferences=[
+                 {"apiVersion": "v1", "kind": "Node", "name": obj["metadata"]["name"],
+                  "uid": obj["metadata"]["uid"]}]),
+             "spec": {"holderIdentity": obj["metadata"]["name"], "leaseDurationSeconds": 40,
+                      "renewTime": b.created.replace("Z", ".000000Z") if obj["metadata"]["name"] in lost
+                      else renewed}} for obj in nodes]
 
 
 def _lose_node(obj: dict, at: str) -> None:
@@ -632,7 +646,7 @@ def cluster_objects(lab: Lab = LAB, faults: Iterable[str] = (), *, created_at: d
     faults = tuple(faults)
     now = now or created_at + dt.timedelta(minutes=10)
     b = _Builder(created_at)
-    namespaces = ("default", "kube-system", "kube-flannel")
+    namespaces = ("default", "kube-system", "kube-flannel", "kube-node-lease")
     objects: dict[str, list[dict]] = {
         "nodes": _nodes(b, lab, faults),
         "namespaces": [{"apiVersion": "v1", "kind": "Namespace",
@@ -642,6 +656,7 @@ def cluster_objects(lab: Lab = LAB, faults: Iterable[str] = (), *, created_at: d
     objects.update(_pods_and_workloads(b, lab, faults))
     objects.update(_services(b, lab, objects["pods"]))
     objects["events"] = _events(b, lab, faults, objects["pods"], now)
+    objects["leases"] = _node_leases(b, lab, faults, objects["nodes"], now)
     objects["configmaps"] = [{"apiVersion": "v1", "kind": "ConfigMap",
                               "metadata": b.meta("ConfigMap", "kube-root-ca.crt", ns),
                               "data": {"ca.crt": ""}} for ns in namespaces]

@@ -64,7 +64,8 @@ LOG_TAIL_LINES = TAIL_LINES_MAX
 
 #: API group -> kubernetes.client class serving it
 _API_CLASSES = {"": "CoreV1Api", "apps": "AppsV1Api", "batch": "BatchV1Api",
-                "discovery.k8s.io": "DiscoveryV1Api", "storage.k8s.io": "StorageV1Api"}
+                "discovery.k8s.io": "DiscoveryV1Api", "storage.k8s.io": "StorageV1Api",
+                "coordination.k8s.io": "CoordinationV1Api"}
 
 
 def _snake(kind: str) -> str:

@@ -54,7 +54,7 @@ CLUSTER_VERSION = {
 LIST_KINDS = {r.file_stem: (r.list_kind, r.group_version) for r in CATALOGUE.values()}
 NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
                    "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                   "statefulsets", "jobs", "configmaps")
+                   "statefulsets", "jobs", "configmaps", "leases")
 LOG_FILES = ("logs.txt", "logs-previous.txt")
 INFO_FILE, SCENARIO_FILE = "k8srun.json", "scenario.yaml"
 #: the recorded part of a scenario directory, never touched by :func:`write`

@@ -34,7 +34,7 @@ from .events import EventRecorder
 from .objects import (CAPTURED_AT, CONTAINER_ORDER, CONTROL_PLANE_TAINT, DAY, DEFAULT_TOLERATIONS, K8S_VERSION,
                       POD_SPEC_ORDER, Run, Workload, age_of, condition, digest, image_id, name_suffix,
                       normalized_image, omitempty, ordered, pod_ready, qos_class, stable_hex, stable_uid,
-                      tolerates_no_execute, when)
+                      tolerates_no_execute, when, when_micro)
 
 #: cluster-scoped objects other than nodes and namespaces, by dump file stem
 CLUSTER_OBJECT_FILES = ("persistentvolumes", "storageclasses")
@@ -169,6 +169,13 @@ class Cluster(EventRecorder):
         obj = {"metadata": self.meta(name, None, created_ago, labels=node_labels, annotations=annotations),
                "spec": spec, "status": status}
         self.nodes.append(obj)
+        # the kubelet renews its node's Lease every 10 s (a lost node: not since it was lost)
+        renewed = lost_ago if lost_ago is not None else (3 + index * 3) % 10
+        lease_meta = self.meta(name, "kube-node-lease", created_ago,
+                               owners=[{"apiVersion": "v1", "kind": "Node", "name": name,
+                                        "uid": obj["metadata"]["uid"]}])
+        self.add("kube-node-lease", "leases", {"metadata": lease_meta, "spec": {
+            "holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": when_micro(renewed, "lease", name)}})
         self.node_ips[name] = ip
         self._next_ip[name] = 10
         return obj
