@@ -211,3 +211,9 @@ def test_triage_routes_cluster_dns_trouble_to_dns_with_parameters_that_find_it(s
     assert routed and all(f.evidence["parameters"] == {"dns_service": "kube-system/kube-dns"} for f in routed)
     found = {f.code for f in diagnose_runbook("dns", source=source, **routed[0].evidence["parameters"]).findings}
     assert codes <= found
+
+
+def test_every_kind_of_suspect_names_a_registered_runbook():
+    """Thirteen runbooks: no suspect is left with 'no runbook covers it yet'."""
+    assert {kind: registry.route(kind) is not None for kind in triage.SUSPECT_KINDS} == \
+        {kind: True for kind in triage.SUSPECT_KINDS}

@@ -245,7 +245,7 @@ RUNBOOK = Runbook(
                           "(nsenter -t PID -n); empty: the target node itself", _pod_target),
                 Parameter("vxlan_port", 8472, "the overlay's UDP port (flannel/Cilium 8472, Calico 4789)", params.port),
                 TIMEOUT),
-    triage=("cni-pods",),
+    triage=("cni-pods", "pod-sandbox-failed"),  # a sandbox that cannot be created: CNI, mostly
     namespace_default="all",
 )
 
