@@ -94,7 +94,7 @@ def _text(name: str, value: Any) -> str:
 
 #: parameters every runbook that reads cluster state declares (RUNBOOKS.md "Common parameters")
 CLUSTER = (
-    Parameter("source", "", "scenario:NAME, a snapshot bundle path, live or none", _source, path=True),
+    Parameter("source", "", "scenario:NAME, a snapshot bundle path, live, lab or none", _source, path=True),
     Parameter("kubeconfig", "", "for source live; empty means ~/.kube/config or in-cluster", _text, path=True),
     Parameter("context", "", "for source live; empty means the current context", _text),
 )
