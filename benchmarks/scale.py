@@ -53,6 +53,7 @@ import genbundle  # noqa: E402
 PYTHON = sys.executable
 K8SRUN = [PYTHON, "-m", "k8srun.cli"]
 GB = 2**30
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"  # what kubectl get asks for
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -179,10 +180,10 @@ def serve_figures(bundle: Path, env: dict, counts: dict) -> None:
             if text.startswith("kubeconfig: "):
                 kubeconfig = text.split(": ", 1)[1].strip()
                 break
-        first_seconds, _, _ = _get(f"{url}/api/v1/pods?limit=500")
-        line("serve: start to first all-namespaces pod page", f"{time.perf_counter() - start:.1f} s", "<= 5 s",
-             time.perf_counter() - start <= 5)
-        del first_seconds
+        first = urllib.request.Request(f"{url}/api/v1/pods?limit=500", headers={"Accept": TABLE})
+        urllib.request.urlopen(first, timeout=120).read()  # kubectl get pods -A's first request
+        waited = time.perf_counter() - start
+        line("serve: start to the first page of kubectl get pods -A", f"{waited:.1f} s", "<= 5 s", waited <= 5)
         kubectl = shutil.which("kubectl")
         t0 = time.perf_counter()
         if kubectl:
@@ -195,7 +196,7 @@ def serve_figures(bundle: Path, env: dict, counts: dict) -> None:
             while True:
                 request = urllib.request.Request(
                     f"{url}/api/v1/pods?limit=500" + (f"&continue={token}" if token else ""),
-                    headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+                    headers={"Accept": TABLE})
                 with urllib.request.urlopen(request, timeout=120) as response:
                     page = json.loads(response.read())
                 rows += len(page.get("rows", []))
@@ -266,9 +267,12 @@ def main() -> int:
 
     pinned_ns = counts["pinned"].split("/")[0]
     for runbook in ("pod-pending", "pod-crashloop"):
+        floor = measure([*K8SRUN, "run", runbook, "--out", str(work / f"report-{runbook}-scenario"), "--no-progress"],
+                        env)
         result = run_runbook(runbook, bundle, work / f"report-{runbook}", env, namespace=pinned_ns)
         line(f"k8srun run {runbook} -p namespace {pinned_ns} (2nd runbook)", f"{result['wall']:.1f} s",
              "<= 15 s; <= 10 s", result["wall"] <= 10)
+        line(f"  the same runbook on its built-in scenario (papermill floor)", f"{floor['wall']:.1f} s", "")
         line("  peak RSS, process tree", f"{result['peak_rss'] / GB:.2f} GB", "")
         line("  findings.json / HTML", f"{result['findings_bytes'] / 2**10:.0f} KB / "
              f"{result['html_bytes'] / 2**20:.2f} MB", "small")

@@ -174,9 +174,12 @@ def _diagnose_seconds(root: Path) -> float:
     from k8srun.session import diagnose_runbook
 
     diagnose_runbook("triage", source=str(root))  # builds the cache
-    start = time.perf_counter()
-    diagnose_runbook("triage", source=str(root))
-    return time.perf_counter() - start
+    times = []
+    for _ in range(3):  # the best of three: other work on the machine only ever adds time
+        start = time.perf_counter()
+        diagnose_runbook("triage", source=str(root))
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def test_triage_cost_grows_linearly_with_the_bundle(tmp_path, cache_dir):
@@ -186,3 +189,18 @@ def test_triage_cost_grows_linearly_with_the_bundle(tmp_path, cache_dir):
     t_small, t_large = _diagnose_seconds(small), _diagnose_seconds(large)
     # 3x the objects: linear is <= 3x the time (fixed costs make it less); services x pods was ~9x
     assert t_large / t_small < 4.5, (t_small, t_large)
+
+
+def test_events_of_an_object_come_from_an_index_equal_to_a_scan(bundle):
+    from k8srun.checks import EVENT_INDEX_ROWS, events_about
+
+    root, _ = bundle
+    events = SnapshotSource(root).frame(frames.events_frame, "events")
+    assert len(events) >= EVENT_INDEX_ROWS
+    for _, row in events.sample(30, random_state=1).iterrows():
+        for namespace in (row["namespace"], ""):
+            mask = (events["kind"] == row["kind"]) & (events["name"] == row["name"])
+            if namespace:
+                mask &= events["namespace"] == namespace
+            pd.testing.assert_frame_equal(events_about(events, namespace, row["kind"], row["name"]), events[mask])
+    assert events_about(events, "default", "Pod", "no-such-pod").empty

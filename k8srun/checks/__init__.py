@@ -25,6 +25,7 @@ only helper that reads: ``gather`` functions and notebooks call it).
 
 from __future__ import annotations
 
+import weakref
 from typing import Iterable
 
 import pandas as pd
@@ -40,10 +41,34 @@ def read_events(rb, objects: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
         .sort_values("last_seen", kind="stable", na_position="first").reset_index(drop=True)
 
 
+#: events frames at least this long are joined through an index by involved object, not a mask per call
+EVENT_INDEX_ROWS = 1000
+_EVENT_INDEXES: list[tuple[weakref.ref, dict]] = []
+
+
+def _event_index(events: pd.DataFrame) -> dict:
+    """{(namespace, kind, name) and (None, kind, name): positions} of an events frame, built once per frame."""
+    for ref, index in _EVENT_INDEXES:
+        if ref() is events:
+            return index
+    index: dict[tuple, list[int]] = {}
+    for position, (ns, kind, name) in enumerate(zip(events["namespace"], events["kind"], events["name"])):
+        index.setdefault((ns, kind, name), []).append(position)
+        index.setdefault((None, kind, name), []).append(position)
+    _EVENT_INDEXES[:] = [(weakref.ref(events), index)] + [e for e in _EVENT_INDEXES[:3] if e[0]() is not None]
+    return index
+
+
 def events_about(events: pd.DataFrame | None, namespace: str, kind: str, name: str) -> pd.DataFrame:
-    """Events whose involved object is ``kind/name`` in ``namespace`` (oldest first)."""
+    """Events whose involved object is ``kind/name`` in ``namespace`` (oldest first).
+
+    A large frame is joined through an index by involved object (built once
+    per frame), never scanned per object.
+    """
     if events is None or events.empty:
         return pd.DataFrame(columns=getattr(events, "columns", []))
+    if len(events) >= EVENT_INDEX_ROWS:
+        return events.iloc[_event_index(events).get((namespace or None, kind, name), [])]
     mask = (events["kind"] == kind) & (events["name"] == name)
     if namespace:
         mask &= events["namespace"] == namespace

@@ -22,6 +22,16 @@ requirement texts), fits (bool: all three pass).
 ``scheduler_reasons(message)`` returns a DataFrame: count, nodes, reason (one
 row per "N reason" of "0/N nodes are available: ..."; nodes is N).
 
+PEND-001 compares the pod's requests with the free allocatable of every node
+it could use (Ready, schedulable, passing its selector and taints): a resource
+is named when the scheduler's message says "Insufficient <resource>" (or, with
+no message, when some of those nodes lack it), with how many of them lack it
+and the largest free amount over *all* of them — never a maximum over only
+the nodes already short of it. Findings stay small at any cluster size: the
+details and evidence name at most :data:`EVIDENCE_ROWS` nodes (the most free
+first) or taint sets, and count the rest. ``node_fit`` prepares the nodes once
+per (nodes, node usage) pair and fits each pod once.
+
 A check (selector, taints, resources) is reported from the computed view
 only when it is what keeps the pod off (:func:`blocking_nodes`): no node
 fits, and it fails on every node that passes the checks before it (or on

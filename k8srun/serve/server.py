@@ -20,6 +20,13 @@ Objects and logs leave the server redacted (:func:`k8srun.redact.redact_bundle_o
 ConfigMaps keep keys only; logs are redacted whole, then tailed), so even a
 plain dump served does not leak what the bundle holds.
 
+A snapshot bundle is served by index (:mod:`k8srun.serve.store`): each List
+file is split once (in the background from the start, or when first asked),
+a GET decodes one object, a list page only its objects, field selectors on
+``metadata.name`` / ``involvedObject.name`` go through the index; the listen
+backlog is 128 (socketserver's 5 stalls clients connecting while it is busy).
+Other sources (and files the index cannot split) are listed through the Source.
+
 Requests whose ``Accept`` asks for ``as=Table`` get a server-side Table
 (:mod:`k8srun.serve.tables`). Every write verb gets 405 and watches get 400,
 each with a ``Status`` saying the snapshot is read-only. Every request is
@@ -126,6 +133,22 @@ class SnapshotApi:
         #: a bundle's objects by index: one object decoded per GET, one page per list (serve.store)
         self.store = ObjectStore.of(source)
         self._namespace_names: set[str] | None = None
+
+    def warm(self, stop: threading.Event | None = None) -> None:
+        """Index the bundle's files ahead of the requests (serve.store), until ``stop`` is set.
+
+        Run in the background by :func:`serving`: the first request for a
+        namespace then finds its files indexed instead of waiting for them.
+        """
+        if self.store is None:
+            return
+        for plural in ("pods", "events", "services", "endpoints", "nodes"):
+            try:
+                for _ in self.store.indexes(plural, None) or ():
+                    if stop is not None and stop.is_set():
+                        return
+            except Exception:  # noqa: BLE001 - a request for it will say what is wrong
+                continue
 
     def handle(self, method: str, target: str, accept: str) -> Response:
         """``(status, content type, body)`` for one request."""
@@ -515,9 +538,12 @@ def serving(source: Source, port: int = 0, *, host: str = "127.0.0.1", kubeconfi
         kubeconfig = Path(config_dir) / "kubeconfig"
         kubeconfig.write_text(kubeconfig_text(url))
         thread.start()
+        stop_warming = threading.Event()
+        threading.Thread(target=api.warm, args=(stop_warming,), name="k8srun-serve-index", daemon=True).start()
         try:
             yield url, str(kubeconfig)
         finally:
+            stop_warming.set()
             server.shutdown()
             server.server_close()
             thread.join()

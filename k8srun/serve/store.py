@@ -167,34 +167,26 @@ class ObjectStore:
                 self._indexes[path] = index
         return self._indexes[path]
 
-    def indexes(self, plural: str, namespace: str | None) -> Iterator[FileIndex] | None:
+    def indexes(self, plural: str, namespace: str | None) -> Iterator[FileIndex | None] | None:
         """The file indexes of ``plural`` (in ``namespace``), each built when the walk reaches it; None for
-        synthesised namespaces. Raises :class:`_Unindexed` mid-walk for a file that cannot be indexed
-        (the caller then lists through the source), and what the source raises for a missing resource."""
+        synthesised namespaces. The walk yields None for a file that cannot be indexed (the caller then
+        lists through the source); raises what the source raises for a missing resource."""
         files = self._files(plural, namespace)
         if files is None:
             return None
-
-        def walk() -> Iterator[FileIndex]:
-            for path, ns in files:
-                index = self._index(path, ns)
-                if index is None:
-                    raise _Unindexed(path)
-                yield index
-        return walk()
+        return (self._index(path, ns) for path, ns in files)
 
     def get(self, plural: str, namespace: str | None, name: str) -> Any:
         """One object by name, None when there is none; NotImplemented when the store cannot answer."""
         walk = self.indexes(plural, namespace)
         if walk is None:
             return NotImplemented
-        try:
-            for index in walk:
-                positions = index.fields["name"].get(name)
-                if positions:
-                    return index.read(positions[:1])[0]
-        except _Unindexed:
-            return NotImplemented
+        for index in walk:
+            if index is None:
+                return NotImplemented
+            positions = index.fields["name"].get(name)
+            if positions:
+                return index.read(positions[:1])[0]
         return None
 
     def select(self, plural: str, namespace: str | None, matches: Callable[[dict], bool] | None,
@@ -214,37 +206,34 @@ class ObjectStore:
         want = limit + 1 if limit else None  # one more than the page: is there a next one?
         page: list[dict] = []
         seen = 0
-        walked: list[FileIndex] = []
-        try:
-            for index in walk:
-                walked.append(index)
-                if matches is None:
-                    if seen + len(index) <= offset:
-                        seen += len(index)
-                        continue
-                    start = max(0, offset - seen)
-                    stop = len(index) if want is None else min(len(index), start + want - len(page))
-                    page.extend(index.read(range(start, stop)))
+        for index in walk:
+            if index is None:
+                return None
+            if matches is None:
+                if seen + len(index) <= offset:
                     seen += len(index)
-                else:
-                    positions: list[int] | range = range(len(index))
-                    if terms:
-                        chosen: set[int] | None = None
-                        for key, value in terms:
-                            found = set(index.fields.get(key, {}).get(value, ()))
-                            chosen = found if chosen is None else chosen & found
-                        positions = sorted(chosen or ())
-                    for obj in index.read(positions):
-                        if matches(obj):
-                            if seen >= offset:
-                                page.append(obj)
-                            seen += 1
-                            if want is not None and len(page) >= want:
-                                break
-                if want is not None and len(page) >= want:
-                    break
-        except _Unindexed:
-            return None
+                    continue
+                start = max(0, offset - seen)
+                stop = len(index) if want is None else min(len(index), start + want - len(page))
+                page.extend(index.read(range(start, stop)))
+                seen += len(index)
+            else:
+                positions: list[int] | range = range(len(index))
+                if terms:
+                    chosen: set[int] | None = None
+                    for key, value in terms:
+                        found = set(index.fields.get(key, {}).get(value, ()))
+                        chosen = found if chosen is None else chosen & found
+                    positions = sorted(chosen or ())
+                for obj in index.read(positions):
+                    if matches(obj):
+                        if seen >= offset:
+                            page.append(obj)
+                        seen += 1
+                        if want is not None and len(page) >= want:
+                            break
+            if want is not None and len(page) >= want:
+                break
         if want is None or len(page) < want:
             return page, False, 0
         page = page[:limit]
@@ -255,7 +244,3 @@ class ObjectStore:
                 total = sum(len(self._indexes[path]) for path, _ in files)
                 remaining = total - offset - len(page)
         return page, True, remaining
-
-
-class _Unindexed(Exception):
-    """A file of the resource could not be indexed: the whole answer goes through the source."""
