@@ -56,6 +56,21 @@ def test_not_ready_node_is_critical_and_points_to_node_notready():
     assert "worker-2 is NotReady (Ready=Unknown, NodeStatusUnknown" in found[0].detail
 
 
+def test_many_nodes_not_ready_for_one_reason_are_one_suspect_with_a_count():
+    lost = [node(f"worker-{i}", ready="Unknown", reason="NodeStatusUnknown") for i in range(triage.NODE_GROUP_MIN)]
+    state = {**HEALTHY, "nodes": frames.nodes_frame([node("healthy-1"), *lost,
+                                                     node("odd-1", ready="False", reason="KubeletNotReady")])}
+    found = triage.diagnose(**state)
+    assert len(found) == 2  # the group, and the one node NotReady for another reason
+    group = next(f for f in found if "nodes are NotReady" in f.detail)
+    assert f"{len(lost)} nodes are NotReady (Ready=Unknown, NodeStatusUnknown): worker-0, worker-1, worker-2 and " \
+           f"{len(lost) - 3} more" in group.detail
+    assert group.evidence["node_count"] == len(lost) and len(group.evidence["nodes"]) == 5
+    assert any("node odd-1 is NotReady" in f.detail for f in found)
+    few = {**HEALTHY, "nodes": frames.nodes_frame(lost[:triage.NODE_GROUP_MIN - 1])}
+    assert len(triage.diagnose(**few)) == triage.NODE_GROUP_MIN - 1  # below the threshold: one each
+
+
 def test_service_without_ready_endpoints_and_no_pod_points_to_service_routing():
     state = frames_of(pods=[pod("web-0")], nodes=[node("worker-1")], services=[service("web"), service("checkout")],
                       endpoint_objects=[endpoints("web")])

@@ -10,7 +10,8 @@ which ``kubectl describe`` to run instead.
 ==========================  ========  ==========================================
 suspect                     severity  kind (candidate parameters)
 ==========================  ========  ==========================================
-node not Ready              critical  node-not-ready (node)
+node not Ready (6 or more  critical  node-not-ready (node)
+of a reason: one suspect)
 Service, no ready endpoint  critical  service-without-endpoints (namespace, service, port);
                                       cluster-dns-down for kube-dns (dns_service)
 pods not Running, grouped   error     pods-pending / pods-crashing (namespace, pod); kube-system
@@ -124,19 +125,37 @@ def _suspect(category: str, severity: str, what: str, obj: str, reason: str, cou
 
 # ---------------------------------------------------------------- nodes
 
+#: NotReady nodes of one (status, reason) beyond this are one suspect naming the first few and the count
+NODE_GROUP_MIN = 6
+
+
 def node_suspects(nodes: pd.DataFrame) -> list[dict]:
-    """Nodes whose Ready condition is not True."""
+    """Nodes whose Ready condition is not True; many with the same (status, reason) are one suspect."""
     out = []
-    for _, node in nodes[nodes["ready"] != "True"].iterrows():
-        since = "" if pd.isna(node["ready_since"]) else f" since {node['ready_since'].isoformat()}"
-        runbook, parameters, advice = next_step("node-not-ready", {"node": node["name"]},
-                                                f"kubectl describe node {node['name']}")
-        detail = (f"node {node['name']} is NotReady (Ready={node['ready']}, {node['ready_reason'] or 'no reason'}"
-                  f"{since}): {advice}")
-        rows = node[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
-        out.append(_suspect("node", "critical", "node NotReady", f"node/{node['name']}",
-                            node["ready_reason"] or f"Ready={node['ready']}", 1, runbook,
-                            parameters, detail, {"node": rows}))
+    bad = nodes[nodes["ready"] != "True"]
+    groups = bad.groupby([bad["ready"], bad["ready_reason"].fillna("")], sort=False) if not bad.empty else []
+    for (ready, reason), group in groups:
+        if len(group) >= NODE_GROUP_MIN:
+            names = group["name"].tolist()
+            runbook, parameters, advice = next_step("node-not-ready", {"node": names[0]},
+                                                    f"kubectl describe node {names[0]}")
+            detail = (f"{len(names)} nodes are NotReady (Ready={ready}, {reason or 'no reason'}): "
+                      f"{', '.join(names[:3])} and {len(names) - 3} more: {advice}")
+            rows = group[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
+            out.append(_suspect("node", "critical", "nodes NotReady", f"nodes/({len(names)} nodes)",
+                                reason or f"Ready={ready}", len(names), runbook, parameters, detail,
+                                {"nodes": rows.head(5), "node_count": len(names)}))
+            continue
+        for _, node in group.iterrows():
+            since = "" if pd.isna(node["ready_since"]) else f" since {node['ready_since'].isoformat()}"
+            runbook, parameters, advice = next_step("node-not-ready", {"node": node["name"]},
+                                                    f"kubectl describe node {node['name']}")
+            detail = (f"node {node['name']} is NotReady (Ready={node['ready']}, "
+                      f"{node['ready_reason'] or 'no reason'}{since}): {advice}")
+            rows = node[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
+            out.append(_suspect("node", "critical", "node NotReady", f"node/{node['name']}",
+                                node["ready_reason"] or f"Ready={node['ready']}", 1, runbook,
+                                parameters, detail, {"node": rows}))
     return out
 
 
