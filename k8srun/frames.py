@@ -618,6 +618,11 @@ def node_usage_from(pod_usage: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFram
     return frame
 
 
+#: builder name -> (another builder whose frame holds its columns, how to take them): a cache that has
+#: the pods frame of a file gives its pod usage without reading the file again
+DERIVED = {"pod_usage_frame": ("pods_frame", lambda pods: pods[POD_USAGE_COLUMNS].copy())}
+
+
 def combine(builder, parts: list[pd.DataFrame]) -> pd.DataFrame:
     """``builder``'s frames of consecutive parts of one list, as ``builder`` makes of the whole list."""
     kept = [p for p in parts if len(p)]

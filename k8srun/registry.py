@@ -284,9 +284,15 @@ def _declared_literally(path: Path) -> tuple[str, str] | None:
     import ast
 
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
+    tree = _runbook_statement(text)
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            return None
     for node in tree.body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["RUNBOOK"] \
                 and isinstance(node.value, ast.Call):
@@ -295,6 +301,26 @@ def _declared_literally(path: Path) -> tuple[str, str] | None:
                 return ast.literal_eval(fields["name"]), ast.literal_eval(fields["description"])
             except (KeyError, ValueError):
                 return None
+    return None
+
+
+def _runbook_statement(text: str):
+    """The module of just the ``RUNBOOK = ...`` statement (parsing every whole checks module is most of
+    ``k8srun list``'s time), or None when it cannot be cut out alone."""
+    import ast
+
+    start = text.find("\nRUNBOOK = ")
+    if start < 0:
+        return None
+    end = start + 1
+    for _ in range(40):  # the statement ends at a line that parses: try each next blank line
+        end = text.find("\n\n", end + 1)
+        if end < 0:
+            return None
+        try:
+            return ast.parse(text[start + 1:end])
+        except SyntaxError:
+            continue
     return None
 
 

@@ -204,3 +204,14 @@ def test_events_of_an_object_come_from_an_index_equal_to_a_scan(bundle):
                 mask &= events["namespace"] == namespace
             pd.testing.assert_frame_equal(events_about(events, namespace, row["kind"], row["name"]), events[mask])
     assert events_about(events, "default", "Pod", "no-such-pod").empty
+
+
+def test_node_usage_of_a_second_runbook_comes_from_the_pods_frame_the_first_cached(bundle, tmp_path, monkeypatch):
+    root, _ = bundle
+    monkeypatch.setenv("K8SRUN_CACHE_DIR", str(tmp_path))  # a cache holding only what this test puts there
+    SnapshotSource(root).frame(frames.pods_frame, "pods")  # what triage leaves in the cache
+    second = SnapshotSource(root)
+    usage = second.frame(frames.pod_usage_frame, "pods")
+    files = len(list(root.glob("*/pods.json")))
+    assert second.frame_cache.stats["derived"] == files and second.frame_cache.stats["built"] == 0
+    pd.testing.assert_frame_equal(usage, frames.pod_usage_frame(SnapshotSource(root).list("pods")))

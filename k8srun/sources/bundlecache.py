@@ -264,8 +264,8 @@ class FrameCache:
         self._memory: dict[tuple[str, str], pd.DataFrame] = {}
         root = cache_root()
         self.folder = (root / "bundles" / hashlib.sha256(bundle_id.encode()).hexdigest()[:24]) if root else None
-        #: counts of what happened, for benchmarks and tests: built, loaded, written
-        self.stats = {"built": 0, "loaded": 0, "written": 0}
+        #: counts of what happened, for benchmarks and tests: built, loaded, written, derived
+        self.stats = {"built": 0, "loaded": 0, "written": 0, "derived": 0}
 
     def _path(self, relative: str, builder: str) -> Path | None:
         if self.folder is None:
@@ -273,23 +273,50 @@ class FrameCache:
         safe = relative.replace("/", "__")
         return self.folder / f"{safe}.{builder}.msgpack"
 
-    def frame(self, path: Path, relative: str, builder: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """The ``builder`` frame of bundle file ``path`` (``relative`` to the bundle): memory, disk, or built."""
-        memo = (relative, builder)
-        if memo in self._memory:
-            return self._memory[memo]
+    def _key(self, path: Path, relative: str, builder: str) -> tuple[dict, Path | None]:
         stat = path.stat()
         key = {"file": relative, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "builder": builder,
                "code": _CODE, "bundle": self.bundle_id}
-        cached = self._path(relative, builder) if stat.st_size >= _min_bytes() else None
-        frame = None
-        if cached is not None and cached.exists():
-            try:
-                frame = decode_frame(cached.read_bytes(), key)
-            except OSError:
-                frame = None
-            if frame is not None:
-                self.stats["loaded"] += 1
+        return key, (self._path(relative, builder) if stat.st_size >= _min_bytes() else None)
+
+    def cached(self, path: Path, relative: str, builder: str, *, keep: bool = True) -> pd.DataFrame | None:
+        """The ``builder`` frame of ``path`` when it is in memory or on disk (and current), else None;
+        ``keep``: hold it in memory for the next ask."""
+        memo = (relative, builder)
+        if memo in self._memory:
+            return self._memory[memo]
+        key, cached = self._key(path, relative, builder)
+        if cached is None or not cached.exists():
+            return None
+        try:
+            frame = decode_frame(cached.read_bytes(), key)
+        except OSError:
+            return None
+        if frame is not None:
+            self.stats["loaded"] += 1
+            if keep:
+                self._memory[memo] = frame
+        return frame
+
+    def frame(self, path: Path, relative: str, builder: str, build: Callable[[], pd.DataFrame],
+              derive: tuple[str, Callable[[pd.DataFrame], pd.DataFrame]] | None = None) -> pd.DataFrame:
+        """The ``builder`` frame of bundle file ``path`` (``relative`` to the bundle): memory, disk, or built.
+
+        ``derive``: (another builder, function) — when that builder's frame of the file is cached, this
+        one is derived from it instead of reading the file (node usage from the pods frame triage made).
+        """
+        memo = (relative, builder)
+        frame = self.cached(path, relative, builder)
+        if frame is not None:
+            return frame
+        key, cached = self._key(path, relative, builder)
+        if derive is not None:
+            source = self.cached(path, relative, derive[0], keep=False)
+            if source is not None:
+                frame = derive[1](source)
+                self.stats["derived"] += 1
+                self._memory[memo] = frame
+                return frame
         if frame is None:
             frame = build()
             self.stats["built"] += 1

@@ -394,7 +394,8 @@ class SnapshotSource(Source):
                     for obj in items:
                         obj.setdefault("metadata", {}).setdefault("namespace", ns)
                 return builder(items)
-            parts.append(self._frames.frame(path, str(path.relative_to(self.root)), name, build))
+            parts.append(self._frames.frame(path, str(path.relative_to(self.root)), name, build,
+                                            frames_module.DERIVED.get(name)))
         return parts
 
     def bundle_files(self, resource: str, namespace: str | None = None) -> list[tuple[Path, str | None]] | None:
