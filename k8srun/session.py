@@ -304,6 +304,7 @@ class Session:
         if failed:
             if required:
                 self.missing_evidence.add(evidence)
+            self.object_errors.setdefault((resource, namespace), failed[0])  # node usage must not read it as none
             self.note_unavailable(f"{resource} table", failed[0])
             self._tables[key] = pd.DataFrame(columns=columns)
             return self._tables[key]
