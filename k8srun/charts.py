@@ -191,8 +191,11 @@ TIMELINE_MAX_LANES = 10
 
 
 def _time_ticks(low: pd.Timestamp, high: pd.Timestamp) -> list[pd.Timestamp]:
+    """At most about seven ticks on a round step: a minute up to a week, then whole weeks (any span)."""
     span = max((high - low).total_seconds(), 60.0)
-    step = next(s for s in (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400) if span / s <= 6)
+    week = 7 * 86400
+    step = next((s for s in (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 86400, week) if span / s <= 6),
+                week * math.ceil(span / 6 / week))
     first = low.floor(f"{step}s")
     ticks = [first + pd.Timedelta(seconds=step * i) for i in range(int(span // step) + 2)]
     return [t for t in ticks if low <= t <= high] or [low]

@@ -144,3 +144,13 @@ def test_events_timeline_without_dated_warnings_says_so():
     from k8srun import charts
 
     assert "no dated Warning events" in str(charts.events_timeline(_events()))
+
+
+@pytest.mark.parametrize("days", [0, 1, 30, 43, 400, 3650])
+def test_time_ticks_cover_any_span_with_a_handful_of_round_steps(days):
+    """A timeline from a node created years ago to now still gets ticks (no step list runs out)."""
+    from k8srun.charts import _time_ticks
+
+    low = pd.Timestamp("2020-01-01T00:00:00Z")
+    ticks = _time_ticks(low, low + pd.Timedelta(days=days, minutes=5))
+    assert 1 <= len(ticks) <= 8 and all(low <= t <= low + pd.Timedelta(days=days, minutes=5) for t in ticks)

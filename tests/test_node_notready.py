@@ -19,6 +19,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -348,7 +349,7 @@ def test_on_this_machine_no_journal_is_unavailable_and_no_key_reaches_the_report
     client certificate is NODE-004, and its private key is nowhere in the report folder."""
     folder, key_line = pki
     report = tmp_path / "report"
-    done = subprocess.run([shutil.which("k8srun") or ".venv/bin/k8srun", "run", "node-notready", "-p", "source", "none",
+    done = subprocess.run([sys.executable, "-m", "k8srun.cli", "run", "node-notready", "-p", "source", "none",
                            "-p", "target", "local", "-p", "pki_dir", str(folder), "--out", str(report),
                            "--no-progress"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
