@@ -155,3 +155,29 @@ def test_source_none_skips_cluster_questions():
     assert isinstance(source, NoSource) and source.namespaces() == []
     with pytest.raises(SourceUnavailable, match="source=none"):
         source.list("pods", "default")
+
+
+def test_a_tarball_cut_at_a_member_boundary_is_refused_not_opened_with_files_missing(tmp_path):
+    """tarfile's stream mode reads a gzip stream that stops at a member boundary as the end of the archive
+    (a half-copied download): the gzip end marker is checked first, so the bundle is refused."""
+    import io
+    import tarfile
+    import zlib
+
+    from bundles import write_bundle
+    from k8srun.errors import BundleError
+    from k8srun.sources.snapshot import SnapshotSource
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        tar.add(write_bundle(tmp_path / "src"), arcname="cluster")
+    with tarfile.open(fileobj=io.BytesIO(raw.getvalue())) as tar:
+        offsets = [member.offset for member in tar.getmembers()]
+    boundary = offsets[len(offsets) // 2]  # a header's start: what came before is whole members
+    deflate = zlib.compressobj(wbits=31)
+    archive = tmp_path / "cut.tar.gz"
+    archive.write_bytes(deflate.compress(raw.getvalue()[:boundary]) + deflate.flush(zlib.Z_SYNC_FLUSH))
+    with tarfile.open(archive, "r|gz") as stream:  # what the check guards against: a clean, short read
+        assert len(list(stream)) == len(offsets) // 2
+    with pytest.raises(BundleError, match="cannot extract bundle: the archive is truncated"):
+        SnapshotSource(archive)

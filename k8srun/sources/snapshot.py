@@ -114,6 +114,29 @@ def _cap(name: str, default: int) -> int:
     return int(text) if text.isdigit() and int(text) > 0 else default
 
 
+def _require_whole_gzip(archive: Path, max_bytes: int) -> None:
+    """Raise EOFError when the gzip stream stops before its end marker (a truncated download or copy).
+
+    tarfile's stream mode takes a cut at a member boundary for the end of the
+    archive, so a half-copied bundle would extract "cleanly" with files
+    missing. One streaming pass (at most ``max_bytes`` decompressed, 1 MiB at
+    a time) checks the end marker first; past the cap the extraction's own
+    cap speaks.
+    """
+    inflate = zlib.decompressobj(wbits=31)
+    produced = 0
+    with open(archive, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            while chunk and not inflate.eof:
+                produced += len(inflate.decompress(chunk, 1 << 20))
+                if produced > max_bytes:
+                    return
+                chunk = inflate.unconsumed_tail
+            if inflate.eof:
+                return
+    raise EOFError("the archive is truncated: its gzip stream ends before the end marker")
+
+
 def extract_bundle(archive: Path, dest: Path) -> None:
     """Extract a ``.tar.gz`` bundle into ``dest``, member by member, within the caps.
 
@@ -125,6 +148,7 @@ def extract_bundle(archive: Path, dest: Path) -> None:
     max_files, max_bytes = _cap("MAX_FILES", MAX_FILES), _cap("MAX_BYTES", MAX_BYTES)
     count = total = 0
     try:
+        _require_whole_gzip(archive, max_bytes)
         with tarfile.open(archive, "r|gz") as stream:
             for member in stream:
                 count += 1
