@@ -10,7 +10,8 @@ Schemas
 ``pods_frame``: namespace, name, status (what ``kubectl get pods`` prints:
 Running, Pending, ContainerCreating, CrashLoopBackOff, Init:0/1, ...), phase,
 ready ("1/2"), ready_count, container_count, restarts (READY and RESTARTS as
-kubectl counts them: native sidecars included), node, pod_ip, qos,
+kubectl counts them: native sidecars included), node, pod_ip, host_network (the pod
+uses its node's network: pod_ip is the node's address), qos,
 created, owner_kind, owner_name, scheduled ("True"/"False"/""),
 scheduled_reason, scheduled_message, node_selector (dict), affinity (dict),
 tolerations (list), cpu_request, memory_request, pvc_claims (list of claim
@@ -73,7 +74,7 @@ from .errors import ParseError
 
 POD_COLUMNS = [
     "namespace", "name", "status", "phase", "ready", "ready_count", "container_count",
-    "restarts", "node", "pod_ip", "qos", "created", "owner_kind", "owner_name", "scheduled",
+    "restarts", "node", "pod_ip", "host_network", "qos", "created", "owner_kind", "owner_name", "scheduled",
     "scheduled_reason", "scheduled_message", "node_selector", "affinity", "tolerations",
     "cpu_request", "memory_request", "pvc_claims", "image_pull_secrets", "labels",
 ]
@@ -362,6 +363,7 @@ def pods_frame(pods: Iterable[dict]) -> pd.DataFrame:
             "restarts": kubectl.restarts,
             "node": spec.get("nodeName", ""),
             "pod_ip": status.get("podIP", ""),
+            "host_network": bool(spec.get("hostNetwork")),
             "qos": status.get("qosClass", ""),
             "created": meta.get("creationTimestamp"),
             "owner_kind": owner_kind,

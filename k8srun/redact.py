@@ -83,8 +83,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import copy
 import dataclasses
+import functools
 import html
 import os
 import re
@@ -124,7 +126,19 @@ def is_secret_name(name: str) -> bool:
     False for names that merely mention one: TOKEN_TTL, secretName, DB_PASSWORD_FILE, bypass.
     """
     name = str(name or "").rsplit("/", 1)[-1]
-    return len(name) <= 128 and _SECRET_NAME.fullmatch(name) is not None
+    return len(name) <= 128 and _secret_name(name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _secret_key(key: Any) -> bool:
+    """:func:`is_secret_name` of an object's key, remembered (keys repeat: name, image, ...)."""
+    return is_secret_name(key)
+
+
+@functools.lru_cache(maxsize=8192)
+def _secret_name(name: str) -> bool:
+    """The match behind :func:`is_secret_name`, remembered: an object's keys repeat (name, image, ...)."""
+    return _SECRET_NAME.fullmatch(name) is not None
 
 
 # ------------------------------------------------------------------ rules
@@ -394,6 +408,7 @@ class Redactor:
                                   + _TEXT_RULES[first_token_rule:] + self.user_rules)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._hints = sorted({h for rule in self.rules for h in rule.hints})
 
     # -- text ----------------------------------------------------------------------------------------
 
@@ -418,25 +433,79 @@ class Redactor:
                 self.counts.update(counts)
 
     def _many(self, texts: list[str], counts: Counter, depth: int) -> list[str]:
-        if len(texts) == 1:
-            return [self._apply(texts[0], counts, depth)]
+        """Each of ``texts`` through every rule, the orphan key bodies and (depth 0) base64.
+
+        A rule with hints reads only the texts holding one of them (most
+        strings of an object hold none: the costly name rules then read a few
+        paths, not the whole object); the texts it reads are joined by the
+        separator, so it costs one pass over them, and are redone one at a
+        time when a match crossed the separator.
+        """
         if not texts:
             return []
-        joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) == len(texts) - 1:
-            batch_counts: Counter[str] = Counter()
-            parts = self._apply(joined, batch_counts, depth).split(_SEPARATOR)
-            if len(parts) == len(texts):
-                counts.update(batch_counts)
-                return parts
-        return [self._apply(t, counts, depth) for t in texts]  # a rule crossed the separator: one by one
-
-    def _apply(self, text: str, counts: Counter, depth: int) -> str:
-        lowered = text.lower()
+        parts = list(texts)
+        hinted = self._hinted(parts)
+        everything = range(len(parts))
         for rule in self.rules:
-            if rule.hints and not any(h in lowered for h in rule.hints):
-                continue
-            text = rule.pattern.sub(lambda m, rule=rule: self._replace(rule, m, counts), text)
+            if rule.hints:
+                chosen = sorted(set().union(*(hinted.get(h, ()) for h in rule.hints)))
+                if chosen:
+                    self._sub(rule, parts, chosen, counts)
+            else:
+                self._sub(rule, parts, everything, counts)
+        return self._batched(parts, counts, lambda text, c: self._finish(text, c, depth))
+
+    def _hinted(self, parts: list[str]) -> dict[str, list[int]]:
+        """hint -> the indexes of the parts whose lowercase text contains it (a str.find per part found)."""
+        joined = _SEPARATOR.join(parts)
+        lowered = joined.lower()
+        if len(lowered) == len(joined):
+            lengths = [len(p) for p in parts]
+        else:  # lower() changed a length (e.g. "İ"): the parts' offsets are their lowercase lengths
+            lengths = [len(p.lower()) for p in parts]
+        starts, at = [], 0
+        for length in lengths:
+            starts.append(at)
+            at += length + len(_SEPARATOR)
+        joined = lowered
+        found: dict[str, list[int]] = {}
+        for hint in self._hints:
+            i = joined.find(hint)
+            while i != -1:
+                index = bisect.bisect_right(starts, i) - 1
+                found.setdefault(hint, []).append(index)
+                i = joined.find(hint, starts[index + 1]) if index + 1 < len(starts) else -1
+        return found
+
+    @staticmethod
+    def _batched(parts: list[str], counts: Counter, apply: Callable[[str, Counter], str],
+                 indexes: Iterable[int] | None = None) -> list[str]:
+        """``apply`` to the parts at ``indexes`` (all by default) joined by the separator, in place; one
+        part at a time when a part holds the separator or the result does not split back into as many."""
+        chosen = range(len(parts)) if indexes is None else list(indexes)
+        if len(chosen) == 1:
+            parts[chosen[0]] = apply(parts[chosen[0]], counts)
+            return parts
+        joined = _SEPARATOR.join(parts[i] for i in chosen)
+        if joined.count(_SEPARATOR) == len(chosen) - 1:
+            batch_counts: Counter[str] = Counter()
+            out = apply(joined, batch_counts).split(_SEPARATOR)
+            if len(out) == len(chosen):
+                counts.update(batch_counts)
+                for i, text in zip(chosen, out):
+                    parts[i] = text
+                return parts
+        for i in chosen:  # a match crossed the separator: one by one
+            parts[i] = apply(parts[i], counts)
+        return parts
+
+    def _sub(self, rule: Rule, parts: list[str], indexes: Iterable[int], counts: Counter) -> None:
+        """One rule over the parts at ``indexes``, in place."""
+        def apply(text: str, c: Counter) -> str:
+            return rule.pattern.sub(lambda m: self._replace(rule, m, c), text)
+        self._batched(parts, counts, apply, indexes)
+
+    def _finish(self, text: str, counts: Counter, depth: int) -> str:
         text = self._orphan_key_bodies(text, counts)
         if depth == 0:
             text = self._base64(text, counts)
@@ -546,23 +615,33 @@ class Redactor:
         return copied[""]
 
     def _walk(self, node: Any, counts: Counter, slots: list, strings: list) -> Any:
+        """A copy of ``node``: secret-named values replaced, argv lists redacted, every other string's
+        place recorded in ``slots`` (its text in ``strings``) for the one text pass."""
         if isinstance(node, dict):
             out = {}
             pair_name = node.get("name") if isinstance(node.get("value"), str) else None
-            argv_keys = [k for k in ("command", "args") if _is_str_list(node.get(k))]
+            argv_keys = [k for k in ("command", "args") if _is_str_list(node.get(k))] \
+                if "command" in node or "args" in node else ()
             for key, value in node.items():
                 if key == _LAST_APPLIED:
                     counts["last-applied-configuration annotation"] += 1
                     continue
-                if key == "value" and isinstance(pair_name, str) and is_secret_name(pair_name) and value:
-                    out[key] = self._named(value, counts, "secret-named env var or header")
-                elif key in argv_keys:
-                    out[key] = None  # below, command + args as one argument vector
-                elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and is_secret_name(key) \
-                        and value not in ("", REDACTED):
+                if isinstance(value, str):
+                    if key == "value" and isinstance(pair_name, str) and is_secret_name(pair_name) and value:
+                        out[key] = self._named(value, counts, "secret-named env var or header")
+                    elif value != "" and value != REDACTED and _secret_key(key):
+                        out[key] = self._named(value, counts, "secret-named field")
+                    else:
+                        out[key] = value
+                        slots.append((out, key))
+                        strings.append(value)
+                elif isinstance(value, (dict, list, tuple)):
+                    # argv lists: below, command + args as one argument vector
+                    out[key] = None if key in argv_keys else self._walk(value, counts, slots, strings)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool) and _secret_key(key):
                     out[key] = self._named(value, counts, "secret-named field")
                 else:
-                    out[key] = self._walk_child(out, key, value, counts, slots, strings)
+                    out[key] = value
             if argv_keys:
                 argv = [a for k in argv_keys for a in node[k]]
                 cleaned = self.redact_argv(argv, counts)
@@ -576,7 +655,7 @@ class Redactor:
                     at += n
             return out
         if isinstance(node, list):
-            if _is_str_list(node) and len(node) > 1:
+            if len(node) > 1 and _is_str_list(node):
                 out = self.redact_argv(node, counts)
                 for i, item in enumerate(out):
                     slots.append((out, i))
@@ -584,18 +663,16 @@ class Redactor:
                 return out
             out = [None] * len(node)
             for i, value in enumerate(node):
-                out[i] = self._walk_child(out, i, value, counts, slots, strings)
+                if isinstance(value, str):
+                    out[i] = value
+                    slots.append((out, i))
+                    strings.append(value)
+                else:
+                    out[i] = self._walk(value, counts, slots, strings)
             return out
         if isinstance(node, tuple):
             return tuple(self._walk(list(node), counts, slots, strings))
         return node
-
-    def _walk_child(self, parent, key, value, counts, slots, strings):
-        if isinstance(value, str):
-            slots.append((parent, key))
-            strings.append(value)
-            return value
-        return self._walk(value, counts, slots, strings)
 
     @staticmethod
     def _named(value: Any, counts: Counter, rule: str) -> Any:

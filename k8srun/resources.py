@@ -15,6 +15,7 @@ the read-only server, capture and the scenario builder all use this one table.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -83,8 +84,10 @@ CATALOGUE: dict[str, ApiResource] = {r.plural: r for r in (
 )}
 
 
+@functools.lru_cache(maxsize=1)
 def group_versions() -> dict[str, list[ApiResource]]:
-    """Resources per group version (``"v1"``, ``"apps/v1"`` ...), in catalogue order."""
+    """Resources per group version (``"v1"``, ``"apps/v1"`` ...), in catalogue order (made once: serve
+    routes every request through it; do not change what it returns)."""
     out: dict[str, list[ApiResource]] = {}
     for resource in CATALOGUE.values():
         out.setdefault(resource.group_version, []).append(resource)

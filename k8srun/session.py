@@ -316,14 +316,15 @@ class Session:
         self._tables[key] = frame
         return frame
 
-    def pods(self, namespace: str | None = "") -> pd.DataFrame:
+    def pods(self, namespace: str | None = "", *, required: bool = True) -> pd.DataFrame:
         """Pods (``namespace=""``: the session's namespace, None: all).
 
         When the run names a ``pod`` that is not there, that is shown and the
-        pod checks say NOT CHECKED rather than OK.
+        pod checks say NOT CHECKED rather than OK. ``required=False``: as for
+        :meth:`objects` (their absence marks no code NOT CHECKED).
         """
         ns = self.namespace if namespace == "" else namespace
-        pods = self._frame(frames.pods_frame, frames.POD_COLUMNS, "pods", ns)
+        pods = self._frame(frames.pods_frame, frames.POD_COLUMNS, "pods", ns, required=required)
         wanted = self.parameters.get("pod")
         if wanted and namespace == "" and "pods" not in self.missing_evidence \
                 and not (pods["name"] == wanted).any():

@@ -532,3 +532,30 @@ def test_lab_firewall_faults(fault_lab, fault, values, expected):
         assert one(rb, "FW-003").evidence["route"]["routed"] is True
     if other_path is not None:  # the same flow without /admin passes the string rule
         assert other_path.findings == [] and other_path._evidence["probe"]["http_status"] == 200
+
+
+def test_an_address_is_named_after_its_pod_never_after_a_host_network_pod_with_that_address(tmp_path):
+    """firewall and dns name an address's owner from the session's pods frame (cached, a few fields):
+    the pod whose IP it is, not a host-network pod (kube-proxy) whose podIP is its node's address,
+    though that one comes first."""
+    from bundles import write_bundle
+    from k8srun.checks import dns
+    from k8srun.session import Session
+
+    root = write_bundle(tmp_path / "bundle", extra_pods=1)
+    listing = json.loads((root / "default" / "pods.json").read_text())
+    proxy = json.loads(json.dumps(listing["items"][0]))
+    proxy["metadata"]["name"] = "node-agent-a"
+    proxy["spec"]["hostNetwork"] = True
+    proxy["status"]["podIP"] = "127.0.0.1"  # the node's address, as for every host-network pod
+    listing["items"].insert(0, proxy)
+    (root / "default" / "pods.json").write_text(json.dumps(listing))
+    shop = json.loads((root / "shop" / "pods.json").read_text())
+    shop["items"][0]["status"]["podIP"] = "127.0.0.1"  # cart-0 answers on this address (its pod network)
+    (root / "shop" / "pods.json").write_text(json.dumps(shop))
+
+    rb = Session.start("firewall", source=str(root), show=False, target="local")
+    assert firewall.dest_names(rb, "127.0.0.1", 80, "tcp") == ["pod shop/cart-0"]
+    assert firewall.dest_names(rb, "10.9.9.9", 80, "tcp") == []
+    rb = Session.start("dns", source=str(root), show=False, target="local")
+    assert dns.pod_namespace(rb) == "shop"  # 127.0.0.1 is an address of this machine (local target)

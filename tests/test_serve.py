@@ -329,3 +329,40 @@ def test_cli_rejects_a_bad_port(tmp_path, capsys):
 
     assert main(["serve", str(write_bundle(tmp_path / "b")), "--port", "70000"]) == 2
     assert "parameter '--port': port must be between 1 and 65535" in capsys.readouterr().err
+
+
+def test_a_client_trickling_its_request_is_hung_up_at_the_request_deadline(bundle, monkeypatch):
+    """Each byte comes before the read timeout, so only the per-request deadline can end it; the server
+    then still answers others (the deadline is one shared thread, not a timer per request)."""
+    import socket
+    import threading
+    import time
+
+    from k8srun.serve import server
+
+    monkeypatch.setattr(server, "REQUEST_DEADLINE_S", 1.0)
+    with serving(bundle) as (url, _):
+        host, port = url.removeprefix("http://").split(":")
+        threads_before = threading.active_count()
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            started, hung_up = time.monotonic(), False
+            for byte in b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    hung_up = True
+                    break
+                conn.settimeout(0.1)
+                try:
+                    if conn.recv(1024) == b"":
+                        hung_up = True
+                        break
+                except socket.timeout:
+                    pass
+            assert hung_up, "a request trickled for 10 s was never hung up"
+            assert 1.0 <= time.monotonic() - started < 3.0
+        assert _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
+        deadline = time.monotonic() + 5
+        while threading.active_count() > threads_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threading.active_count() <= threads_before

@@ -828,16 +828,16 @@ def pod_namespace(rb) -> str | None:
     given = rb.parameters.get("pod_namespace")
     if given:
         return given
-    pods = rb.objects("pods", None, required=False) if rb.source.kind != "none" else None
-    addresses = rb.node(IP_ADDR) if pods else pd.DataFrame()
+    pods = rb.pods(None, required=False) if rb.source.kind != "none" else pd.DataFrame()
+    addresses = rb.node(IP_ADDR) if not pods.empty else pd.DataFrame()
     mine = {str(a).split("/")[0] for row in addresses.get("addresses", []) for a in (row or [])}
-    for pod in pods or []:
-        ip = ((pod.get("status") or {}).get("podIP"))
-        if ip and ip in mine and not (pod.get("spec") or {}).get("hostNetwork"):
-            return pod["metadata"].get("namespace")
+    if mine:
+        own = pods[pods["pod_ip"].isin(mine) & (pods["pod_ip"] != "") & ~pods["host_network"].astype(bool)]
+        if not own.empty:
+            return own["namespace"].iloc[0]
     _missing_once(rb, POD_NAMESPACE, "pod namespace (expected search path)",
                   "no pod of the source has an address of the target"
-                  + ("" if pods else " (no cluster source)") + ": pass -p pod_namespace NS")
+                  + ("" if not pods.empty else " (no cluster source)") + ": pass -p pod_namespace NS")
     return None
 
 

@@ -680,10 +680,10 @@ def dest_names(rb, address: str | None, port: int, proto: str) -> list[str]:
         named = f":{ports[0]['name']}" if ports and ports[0].get("name") else ""
         out.append(f"Service {meta.get('namespace')}/{meta.get('name')}{named}"
                    + ("" if ports else f" (which has no port {port}/{proto})"))
-    for pod in rb.objects("pods", None, required=False) or []:
-        meta = pod.get("metadata") or {}
-        if (pod.get("status") or {}).get("podIP") == address and not (pod.get("spec") or {}).get("hostNetwork"):
-            out.append(f"pod {meta.get('namespace')}/{meta.get('name')}")
+    pods = rb.pods(None, required=False)  # the session's frame (cached, a few fields), not every pod whole
+    for ns, name in pods.loc[(pods["pod_ip"] == address) & ~pods["host_network"].astype(bool),
+                             ["namespace", "name"]].itertuples(index=False):
+        out.append(f"pod {ns}/{name}")
     return out
 
 

@@ -24,42 +24,28 @@ ParseError; empty text is no entry.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from ..errors import ParseError
+from .jsondoc import document, int_or_none, text_or_none
 
 NAME = "bridge-fdb"
 COLUMNS = ["mac", "dst", "ifname", "vni", "port", "master", "state", "flags"]
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def parse(text: str) -> list[dict]:
     """One row per FDB entry (see module doc)."""
-    if not text.strip():
+    entries = document(NAME, text, list, "not a JSON list (run bridge -j fdb show)")
+    if entries is None:
         return []
-    try:
-        entries = json.loads(text)
-    except ValueError as exc:
-        raise ParseError(NAME, f"not JSON: {exc}") from None
-    if not isinstance(entries, list):
-        raise ParseError(NAME, "not a JSON list (run bridge -j fdb show)")
     rows = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("mac"), str):
             raise ParseError(NAME, f"an entry without a mac: {str(entry)[:80]}")
         flags = entry.get("flags")
-        rows.append({"mac": entry["mac"].lower(), "dst": _text(entry.get("dst")), "ifname": _text(entry.get("ifname")),
-                     "vni": _int(entry.get("vni")), "port": _int(entry.get("port")),
-                     "master": _text(entry.get("master")), "state": _text(entry.get("state")),
+        rows.append({"mac": entry["mac"].lower(), "dst": text_or_none(entry.get("dst")), "ifname": text_or_none(entry.get("ifname")),
+                     "vni": int_or_none(entry.get("vni")), "port": int_or_none(entry.get("port")),
+                     "master": text_or_none(entry.get("master")), "state": text_or_none(entry.get("state")),
                      "flags": [f for f in flags if isinstance(f, str)] if isinstance(flags, list) else []})
     return rows
 

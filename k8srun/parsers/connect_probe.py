@@ -24,11 +24,10 @@ present), a ``dest`` string and a port in 1..65535 raises ParseError.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from ..errors import ParseError
+from .jsondoc import document, float_or_none, int_or_none
 
 NAME = "connect-probe"
 COLUMNS = ["dest", "address", "port", "protocol", "outcome", "errno", "detail", "icmp", "icmp_type", "icmp_code",
@@ -40,29 +39,16 @@ _TEXT = ("address", "errno", "detail", "icmp", "icmp_from", "url", "request", "l
          "http_server", "http_body", "l7_detail")
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def parse(text: str) -> list[dict]:
     """The probe's JSON object as one row (see module doc)."""
-    if not text.strip():
+    data = document(NAME, text, dict, "not a JSON object")
+    if data is None:
         return []
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ParseError(NAME, f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ParseError(NAME, "not a JSON object")
     if data.get("outcome") not in OUTCOMES:
         raise ParseError(NAME, f"outcome {data.get('outcome')!r} is not one of {', '.join(OUTCOMES)}")
     if data.get("l7") is not None and data.get("l7") not in L7_OUTCOMES:
         raise ParseError(NAME, f"l7 {data.get('l7')!r} is not one of {', '.join(L7_OUTCOMES)}")
-    port = _int(data.get("port"))
+    port = int_or_none(data.get("port"))
     if not isinstance(data.get("dest"), str) or port is None or not 1 <= port <= 65535:
         raise ParseError(NAME, "dest must be a string and port a number in 1..65535")
     if data.get("protocol") not in ("tcp", "udp"):
@@ -73,9 +59,9 @@ def parse(text: str) -> list[dict]:
         value = data.get(key)
         row[key] = value if isinstance(value, str) else None
     for key in ("icmp_type", "icmp_code", "http_status"):
-        row[key] = _int(data.get(key))
+        row[key] = int_or_none(data.get(key))
     for key in ("connect_ms", "elapsed_ms"):
-        row[key] = _float(data.get(key))
+        row[key] = float_or_none(data.get(key))
     return [row]
 
 

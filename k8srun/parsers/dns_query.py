@@ -32,13 +32,13 @@ Empty text gives no row; text that is neither raises ParseError.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
 
 from ..errors import ParseError
 from .jc_wrappers import parse_dig
+from .jsondoc import document
 
 COLUMNS = ["server", "transport", "qname", "outcome", "rcode", "answers", "truncated", "elapsed_ms", "detail"]
 OUTCOMES = ("answered", "timeout", "refused", "unreachable", "error")
@@ -55,14 +55,9 @@ _SERVER = re.compile(r"^(?P<server>[0-9A-Fa-f.:]+)#\d+\([^)]*\)(?: \((?P<transpo
 
 def parse_probe(text: str) -> list[dict]:
     """The probe's JSON object as one row."""
-    if not text.strip():
+    data = document("dns-probe", text, dict, "not a JSON object")
+    if data is None:
         return []
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ParseError("dns-probe", f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ParseError("dns-probe", "not a JSON object")
     outcome = data.get("outcome")
     if outcome not in OUTCOMES:
         raise ParseError("dns-probe", f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")

@@ -45,11 +45,13 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 import yaml
 
 from ..errors import ApiError, SelectorError, SourceError
@@ -80,7 +82,14 @@ def status_object(code: int, reason: str, message: str, details: dict | None = N
 
 
 def _json(body: object, code: int = 200) -> Response:
-    return code, "application/json", json.dumps(body).encode()
+    try:
+        data = _ENCODE(body)  # msgspec: a fifth of json.dumps' time on an object, under the interpreter lock
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError):
+        data = json.dumps(body).encode()
+    return code, "application/json", data
+
+
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def _count(query: dict, key: str) -> int | None:
@@ -434,15 +443,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         """One request within REQUEST_DEADLINE_S, however slowly the client sends it (then the socket closes)."""
-        watchdog = threading.Timer(REQUEST_DEADLINE_S, self._hang_up)
-        watchdog.daemon = True
-        watchdog.start()
+        self.server.deadlines.start(self)
         try:
             super().handle_one_request()
-        except OSError:  # the watchdog or the client hung up
+        except OSError:  # the deadline or the client hung up
             self.close_connection = True
         finally:
-            watchdog.cancel()
+            self.server.deadlines.done(self)
 
     def _hang_up(self) -> None:
         try:
@@ -491,6 +498,43 @@ class _Handler(BaseHTTPRequestHandler):
         """Requests go to ``request_log``, not stderr."""
 
 
+class _Deadlines:
+    """Hangs up the requests that outlive REQUEST_DEADLINE_S: one thread for the server, checking every
+    quarter of a second (a ``threading.Timer`` per request cost a thread start each: a quarter of the
+    server's throughput on single-object GETs)."""
+
+    TICK_S = 0.25
+
+    def __init__(self) -> None:
+        self._due: dict[_Handler, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="k8srun-serve-deadlines", daemon=True)
+        self._thread.start()
+
+    def start(self, handler: "_Handler") -> None:
+        with self._lock:
+            self._due[handler] = time.monotonic() + REQUEST_DEADLINE_S
+
+    def done(self, handler: "_Handler") -> None:
+        with self._lock:
+            self._due.pop(handler, None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.TICK_S):
+            now = time.monotonic()
+            with self._lock:
+                late = [h for h, due in self._due.items() if due <= now]
+                for handler in late:
+                    del self._due[handler]
+            for handler in late:
+                handler._hang_up()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     #: listen backlog: socketserver's default of 5 stalls clients that connect while the server is busy
@@ -499,6 +543,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: SnapshotApi):
         super().__init__(address, _Handler)
         self.api = api
+        self.deadlines = _Deadlines()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.deadlines.close()
 
     def handle_error(self, request, client_address) -> None:
         """A client hanging up is routine (no traceback); anything else is one line on stderr."""

@@ -6,7 +6,7 @@ List file of the bundle once, when first asked: msgspec splits the file into
 its items without decoding them (``msgspec.Raw`` views: each item's byte
 offset and length) and decodes only the keys requests select on —
 ``metadata.name``, and for events ``involvedObject.kind/name/namespace/uid``.
-The index (names, offsets) stays; the bytes do not. Then
+The index (offsets, positions by name) stays; the bytes do not. Then
 
 - ``get(plural, ns, name)``: one ``pread`` of the item's bytes, decoded;
 - ``page(plural, ns, offset, limit, ...)``: the items of one page, files
@@ -72,11 +72,11 @@ class FileIndex:
     namespace: str | None
     offsets: np.ndarray
     lengths: np.ndarray
-    names: list[str]
-    fields: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    count: int
+    fields: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.names)
+        return self.count
 
     def read(self, positions: list[int] | range) -> list[dict]:
         """The items at ``positions`` (in that order), decoded; the namespace filled in as list() does."""
@@ -91,6 +91,12 @@ class FileIndex:
                         meta.setdefault("namespace", self.namespace)
                 out.append(obj)
         return out
+
+
+def _frozen(positions: dict[str, list[int]]) -> dict[str, tuple[int, ...]]:
+    """Positions as tuples of ints: the collector stops tracking those (and then their dict) after one
+    pass, where lists of a 150,000-pod index cost every full collection ~90 ms (a pause of every request)."""
+    return {key: tuple(value) for key, value in positions.items()}
 
 
 def index_file(path: Path, namespace: str | None, data: bytes) -> FileIndex | None:
@@ -113,15 +119,15 @@ def index_file(path: Path, namespace: str | None, data: bytes) -> FileIndex | No
     by_name: dict[str, list[int]] = {}
     for position, name in enumerate(names):
         by_name.setdefault(name, []).append(position)
-    fields = {"name": by_name}
+    fields = {"name": _frozen(by_name)}
     involved = [k.involvedObject or k.regarding for k in keys]
     if any(i is not None for i in involved):
         by_involved: dict[str, list[int]] = {}
         for position, obj in enumerate(involved):
             if obj is not None and isinstance(obj.name, str):
                 by_involved.setdefault(obj.name, []).append(position)
-        fields["involved_name"] = by_involved
-    return FileIndex(path, namespace, offsets, lengths, names, fields)
+        fields["involved_name"] = _frozen(by_involved)
+    return FileIndex(path, namespace, offsets, lengths, len(names), fields)
 
 
 def narrowing(field_selector: str | None) -> list[tuple[str, str]]:
@@ -145,6 +151,9 @@ class ObjectStore:
         self._indexes: dict[Path, FileIndex | None] = {}
         self._lock = threading.Lock()
         self._file_locks: dict[Path, threading.Lock] = {}
+        #: (plural, namespace) -> its files: a snapshot's files do not change while it is served (the
+        #: indexes' offsets assume as much), so they are looked up (stat) once, not on every request
+        self._listed: dict[tuple[str, str | None], list[tuple[Path, str | None]] | None] = {}
 
     @classmethod
     def of(cls, source: Any) -> "ObjectStore | None":
@@ -153,6 +162,12 @@ class ObjectStore:
         if files is None or read_bytes is None:
             return None
         return cls(files, read_bytes)
+
+    def _files_of(self, plural: str, namespace: str | None) -> list[tuple[Path, str | None]] | None:
+        key = (plural, namespace)
+        if key not in self._listed:
+            self._listed[key] = self._files(plural, namespace)  # what it raises is raised again next time
+        return self._listed[key]
 
     def _index(self, path: Path, namespace: str | None) -> FileIndex | None:
         if path in self._indexes:
@@ -171,7 +186,7 @@ class ObjectStore:
         """The file indexes of ``plural`` (in ``namespace``), each built when the walk reaches it; None for
         synthesised namespaces. The walk yields None for a file that cannot be indexed (the caller then
         lists through the source); raises what the source raises for a missing resource."""
-        files = self._files(plural, namespace)
+        files = self._files_of(plural, namespace)
         if files is None:
             return None
         return (self._index(path, ns) for path, ns in files)
@@ -239,7 +254,7 @@ class ObjectStore:
         page = page[:limit]
         remaining = None
         if matches is None:  # known when every file is indexed
-            files = self._files(plural, namespace) or []
+            files = self._files_of(plural, namespace) or []
             if all(self._indexes.get(path) is not None for path, _ in files):
                 total = sum(len(self._indexes[path]) for path, _ in files)
                 remaining = total - offset - len(page)

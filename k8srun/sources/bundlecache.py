@@ -83,6 +83,7 @@ class _Volume(_Lite):
 
 class _PodSpec(_Lite):
     nodeName: Any = None
+    hostNetwork: Any = None
     nodeSelector: Any = None
     affinity: Any = None
     tolerations: Any = None
