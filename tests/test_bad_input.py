@@ -905,7 +905,16 @@ def served(tmp_path_factory):
 
 
 def _threads(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/task"))
+    """Threads of the serve process and of its worker processes (serve forks one per core)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        total += 1
+        try:
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        except OSError:
+            continue
+        total += sum(_threads(int(child)) for child in children)
+    return total
 
 
 def _exchange(host: str, port: int, request: bytes, *, wait_s: float = 15) -> bytes:

@@ -366,3 +366,70 @@ def test_a_client_trickling_its_request_is_hung_up_at_the_request_deadline(bundl
         while threading.active_count() > threads_before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert threading.active_count() <= threads_before
+
+
+def _start_cli(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    import sys
+
+    server = subprocess.Popen([sys.executable, "-m", "k8srun.cli", "serve", str(root), *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    line = server.stdout.readline()
+    assert " read-only at http://127.0.0.1:" in line, (line, server.stderr.read() if server.poll() else "")
+    return server, line.rsplit(" ", 1)[1].strip()
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    return [int(c) for task in os.listdir(f"/proc/{pid}/task")
+            for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+
+
+def test_cli_answers_from_worker_processes_and_stops_when_one_dies(tmp_path):
+    """--workers 2: two processes accept on one socket; a worker killed is one line, exit 1, and the other
+    worker goes too (nothing is left serving half the capacity unnoticed)."""
+    import os
+    import signal
+    import time
+
+    server, url = _start_cli(write_bundle(tmp_path / "b"), "--workers", "2")
+    try:
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        for _ in range(20):
+            assert _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = server.communicate(timeout=20)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 1
+    assert f"worker process {workers[0]} ended (killed by signal 9); stopping the others" in err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{workers[1]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{workers[1]}").exists()
+
+
+def test_cli_with_one_worker_serves_from_its_own_process(tmp_path):
+    import signal
+
+    server, url = _start_cli(write_bundle(tmp_path / "b"), "--workers", "1")
+    try:
+        assert _children(server.pid) == []
+        assert _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=20)
+    assert server.returncode == 0 and "stopped" in out, err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "65"])
+def test_cli_rejects_a_bad_worker_count(tmp_path, capsys, value):
+    from k8srun.cli import main
+
+    assert main(["serve", str(write_bundle(tmp_path / "b")), "--workers", value]) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and len(err.strip().splitlines()) == 1, err

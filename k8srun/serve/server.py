@@ -40,7 +40,10 @@ import base64
 import binascii
 import contextlib
 import json
+import os
 import re
+import select
+import signal
 import socket
 import sys
 import tempfile
@@ -540,8 +543,14 @@ class _Server(ThreadingHTTPServer):
     #: listen backlog: socketserver's default of 5 stalls clients that connect while the server is busy
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], api: SnapshotApi):
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], api: SnapshotApi, listener: socket.socket | None = None):
+        """Listen on ``address``, or serve on ``listener`` (bound and listening: a forked worker's)."""
+        super().__init__(address, _Handler, bind_and_activate=listener is None)
+        if listener is not None:
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
+            self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
         self.api = api
         self.deadlines = _Deadlines()
 
@@ -596,3 +605,127 @@ def serving(source: Source, port: int = 0, *, host: str = "127.0.0.1", kubeconfi
             server.shutdown()
             server.server_close()
             thread.join()
+
+
+#: ``k8srun serve --workers`` default: one process per core, at most this many
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """Processes ``k8srun serve`` answers from by default: one per core (at most MAX_DEFAULT_WORKERS)."""
+    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def serving_processes(source: Source, port: int = 0, *, host: str = "127.0.0.1", workers: int = 2,
+                      kubeconfig_dir: str | Path | None = None) -> Iterator[tuple[str, str, list[int]]]:
+    """:func:`serving` in ``workers`` processes; yields ``(url, kubeconfig path, worker pids)``.
+
+    One interpreter answers one request at a time (its lock): on a busy
+    snapshot the answers queue behind each other's redaction and JSON. So
+    the socket is bound here, then ``workers`` processes are forked (before
+    this process starts any thread) and each accepts on it with its own
+    index, redactor and threads — as pre-fork servers do. Leaving the block
+    stops them (SIGTERM, then SIGKILL after 5 s) and closes the socket; a
+    worker stops quietly on SIGINT/SIGTERM (Ctrl-C reaches the whole group).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=_Server.request_queue_size)
+    except OSError as exc:
+        raise SourceError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    bound_host, bound_port = listener.getsockname()[:2]
+    url = f"http://[{bound_host}]:{bound_port}" if family == socket.AF_INET6 else f"http://{bound_host}:{bound_port}"
+    pids: list[int] = []
+    ready_read = ready_write = -1
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    try:
+        with tempfile.TemporaryDirectory(prefix="k8srun-serve-", dir=kubeconfig_dir) as config_dir:
+            kubeconfig = Path(config_dir) / "kubeconfig"
+            kubeconfig.write_text(kubeconfig_text(url))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            ready_read, ready_write = os.pipe()
+            signal.pthread_sigmask(signal.SIG_BLOCK, stopping)  # a child takes them once its handlers are set
+            try:
+                for _ in range(max(1, workers)):
+                    pid = os.fork()
+                    if pid == 0:
+                        os.close(ready_read)
+                        _worker(source, listener, ready_write, stopping)  # never returns
+                    pids.append(pid)
+            finally:
+                os.close(ready_write)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
+            _await_ready(ready_read, len(pids))
+            yield url, str(kubeconfig), pids
+    finally:
+        _stop_workers(pids)  # no worker outlives this block
+        if ready_read >= 0:
+            os.close(ready_read)
+        listener.close()
+
+
+#: how long the workers may take to start (their threads up, before any indexing)
+WORKER_START_S = 30
+
+
+def _await_ready(ready: int, count: int) -> None:
+    """Wait for a byte from each of ``count`` workers; SourceError when one ends (or hangs) first."""
+    got, deadline = 0, time.monotonic() + WORKER_START_S
+    while got < count:
+        left = deadline - time.monotonic()
+        readable, _, _ = select.select([ready], [], [], max(0.0, left))
+        data = os.read(ready, count - got) if readable else b""
+        if not data:
+            raise SourceError(f"{count - got} of {count} serve worker processes did not start "
+                              f"(see the line above, if any)")
+        got += len(data)
+
+
+def _worker(source: Source, listener: socket.socket, ready: int, stopping: set) -> None:
+    """A forked worker's life: its threads started, a byte on ``ready``, then serve on ``listener`` until
+    SIGTERM/SIGINT (blocked until its handlers are set); leaves with ``os._exit`` (the parent owns the
+    temporary files, the socket and the source's clean-up)."""
+    code = 0
+    try:
+        for signum in stopping:
+            signal.signal(signum, lambda *_: os._exit(0))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
+        api = SnapshotApi(source)
+        host, port = listener.getsockname()[:2]
+        api.server_address = f"{host}:{port}"
+        server = _Server((host, port), api, listener)
+        threading.Thread(target=api.warm, name="k8srun-serve-index", daemon=True).start()
+        os.write(ready, b"1")
+        os.close(ready)
+        server.serve_forever(0.05)
+    except BaseException as exc:  # noqa: BLE001 - one line, then the parent sees the exit code
+        print(f"k8srun serve: worker {os.getpid()} failed: {type(exc).__name__}: {str(exc)[:200]}",
+              file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _stop_workers(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    waiting = set(pids)
+    while waiting:
+        for pid in list(waiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                waiting.discard(pid)
+        if waiting and time.monotonic() > deadline:
+            for pid in waiting:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            deadline = float("inf")
+        if waiting:
+            time.sleep(0.02)
