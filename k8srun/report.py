@@ -177,10 +177,11 @@ def preflight(runbook: registry.Runbook, parameters: dict[str, Any], *, base: Pa
     kubeconfig, context and credential plugin that load and an API server
     that answers — else a one-line error, and no kernel starts.
     """
-    from .sources import check_source
+    from .sources import check_source, require_lab_target
 
     cleaned = runbook.validate(parameters, base=base or Path.cwd())
     values = {**runbook.defaults(), **cleaned}
+    require_lab_target(runbook.parameter_names, values)
     check_source(values["source"], kubeconfig=values.get("kubeconfig") or None,
                  context=values.get("context") or None, timeout_s=values["timeout_s"],
                  namespace=values.get("namespace") or None, pod=values.get("pod") or None,

@@ -47,7 +47,7 @@ from .evidence import NodeCommand, manual_command
 from .model import Finding, Severity, Unavailable, catalogue, findings_frame, sort_findings
 from .redact import (redact_command_result, redact_display, redact_object, redact_text, redaction_counts,
                      redaction_status)
-from .sources import NoSource, Source, open_source
+from .sources import NoSource, Source, open_source, require_lab_target
 from .tables import CELL_STYLE, html_table
 from .targets import CommandResult, Target, open_target, save_results
 
@@ -155,6 +155,7 @@ class Session:
         spec = registry.get(runbook)
         values = {**spec.defaults(), **values}
         cleaned = spec.validate(values, base=Path.cwd())
+        require_lab_target(spec.parameter_names, cleaned)
         opened = open_source(cleaned["source"], kubeconfig=cleaned.get("kubeconfig") or None,
                              context=cleaned.get("context") or None, timeout_s=cleaned["timeout_s"])
         try:

@@ -378,6 +378,12 @@ def test_lab_healthy_has_no_dns_errors_and_a_missing_name_is_dns_006(fault_lab, 
     missing = run_lab(tmp_path / "missing", "-p", "names", "[kubernetes.default, nosuch.default.svc.cluster.local]")
     assert [(f["code"], f["subject"]) for f in missing] == [("DNS-006", "name nosuch.default.svc.cluster.local")]
     assert "nosuch.default.svc.cluster.local. NXDOMAIN" in missing[0]["detail"]
+    no_place = k8srun("run", "dns", "-p", "source", "lab", "--out", str(tmp_path / "no-target"), "--no-progress")
+    assert no_place.returncode == 2 and not (tmp_path / "no-target").exists()
+    assert no_place.stderr.strip().splitlines() == [
+        "k8srun run: parameter 'target': with -p source lab, say where node commands run: netns:k8l-pod-a, "
+        "netns:k8l-node-a, netns:k8l-node-b (or local, where the control-plane lab's etcd and API server run) "
+        "(got '')"], no_place.stderr
     rb = diagnose_runbook("dns", source="lab", target="netns:k8l-pod-a", names=["kubernetes.default", "web"])
     resolution = rb._evidence["resolution"]
     assert list(resolution.query("won")["qname"]) == ["kubernetes.default.svc.cluster.local.",

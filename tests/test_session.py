@@ -271,3 +271,15 @@ def test_a_named_context_that_pins_a_namespace_narrows_the_pod_runbooks_to_it(tm
             rb.close()
     # the current context pins "default" but was not asked for: every namespace; a named one: its namespace
     assert runs == {"": None, "pinned": "kube-system", SNAPSHOT_USER: "default"}
+
+
+def test_the_lab_as_source_needs_a_target_only_where_node_commands_run():
+    from k8srun.errors import ParameterError
+    from k8srun.sources import require_lab_target
+
+    with_target, without = ["source", "target", "timeout_s"], ["source", "namespace", "timeout_s"]
+    with pytest.raises(ParameterError, match="netns:k8l-pod-a, netns:k8l-node-a, netns:k8l-node-b"):
+        require_lab_target(with_target, {"source": "lab", "target": ""})
+    require_lab_target(with_target, {"source": "lab", "target": "netns:k8l-node-a"})
+    require_lab_target(with_target, {"source": "scenario:dns", "target": ""})  # replays its recording
+    require_lab_target(without, {"source": "lab"})  # pod-pending reads the API snapshot only

@@ -142,6 +142,20 @@ def scenario_names() -> list[str]:
 LAB_DESCRIPTION = "lab (fault lab snapshot)"
 
 
+def require_lab_target(parameter_names: list[str], values: dict) -> None:
+    """ParameterError when a runbook that runs node commands is given ``-p source lab`` and no
+    ``-p target``: the lab's pods and nodes are network namespaces, and this machine is none of them
+    (its commands would describe the host, not the lab)."""
+    if str(values.get("source") or "").strip() != "lab" or "target" not in parameter_names \
+            or str(values.get("target") or "").strip():
+        return
+    from ..lab.topology import LAB
+
+    places = ", ".join(f"netns:{place.netns}" for place in (LAB.pod_a, LAB.node_a, LAB.node_b))
+    raise ParameterError("target", "", f"with -p source lab, say where node commands run: {places} "
+                         "(or local, where the control-plane lab's etcd and API server run)")
+
+
 def lab_snapshot_dir() -> Path:
     """The fault lab's API snapshot folder; ParameterError (one line) when no lab is up."""
     from ..lab.cluster import snapshot_path
