@@ -1197,3 +1197,21 @@ def test_every_live_log_read_carries_limit_bytes_and_tail_lines(served_bundle, t
     logs = [r["query"] for r in request_log if r["path"].endswith("/log")]
     assert len(logs) > 3
     assert all(q.get("limitBytes", "").isdigit() and q.get("tailLines", "").isdigit() for q in logs), logs
+
+
+def test_a_trickling_server_is_named_slow_whichever_timer_fires_first(hostile, monkeypatch):
+    """A byte a second trips urllib3's per-read timeout (timeout_s) at about the moment the whole-call
+    deadline expires; when the read timeout is seen first (the deadline's timer thread not yet run, as
+    under load), the reason is still the whole call's bound, not "no answer"."""
+    from k8srun.errors import SourceError
+    from k8srun.sources import live
+
+    class LateDeadline(live._Deadline):  # its timer never gets to run first
+        def _expire(self):
+            pass
+
+    monkeypatch.setattr(live, "_Deadline", LateDeadline)
+    server = hostile(_on(version=trickle(VERSION), nodes=trickle(empty_list("/nodes"))))
+    with live.LiveSource(server.kubeconfig, timeout_s=1) as source:
+        with pytest.raises(SourceError, match=r"no complete answer within 1s \(timed out\)"):
+            source.list("nodes")

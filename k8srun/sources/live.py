@@ -361,16 +361,20 @@ class LiveSource(Source):
                 reason = f"not asked: the time bound of {self.budget_s:g}s for all calls ran out"
                 raise SourceError(f"API server {self.server}: {reason}", where=self.server, reason=reason)
             seconds = min(seconds, left)
+        started = time.monotonic()
         with _Deadline(seconds) as deadline:
             try:
                 response = function(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
                 response.data  # noqa: B018 - read the body within the deadline
                 return response
             except (HTTPError, OSError) as exc:
-                if deadline.expired:
-                    raise ApiUnreachable(self.server, f"no complete answer within {seconds:g}s "
-                                                      "(timed out; the server answered too slowly)") from None
-                raise ApiUnreachable(self.server, _short_reason(exc, self.timeout_s)) from None
+                reason = _short_reason(exc, self.timeout_s)
+                # the whole-call bound ran out, whichever timer saw it first: a server trickling a byte
+                # a second also trips the per-read timeout (timeout_s) at about the same moment
+                if deadline.expired or (reason.startswith("no answer within")
+                                        and time.monotonic() - started >= seconds):
+                    reason = f"no complete answer within {seconds:g}s (timed out)"
+                raise ApiUnreachable(self.server, reason) from None
             except _ExecPluginFailed as exc:  # a token refresh ran the plugin
                 raise SourceError(f"API server {self.server}: {exc}", where=self.server, reason=str(exc)) from None
 
