@@ -62,7 +62,10 @@ position does bounded work (detect-secrets' Slack and webhook patterns are
 unbounded but cannot rescan: ``benchmarks/redact.py`` measures a 10 MB line
 and 400 KB lines of near-matches for every rule and prints the ratios).
 Strings are redacted in batches (joined by a separator no rule but a PEM
-block crosses), so an object of many strings costs one pass per rule.
+block crosses), so an object of many strings costs one pass per rule, over
+only the strings holding one of the rule's hints (found with one ``find``
+per hint): an object's name rules read its few paths that say "token" or
+"secret", not every string of it.
 
 API::
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from k8srun.errors import ParameterError
 from k8srun.redact import (ENV_DISABLE, ENV_PATTERNS, REDACTED, Redactor, _check_bounded, is_secret_name,
@@ -299,3 +301,21 @@ def test_a_10_mb_line_and_near_match_lines_finish():
               "    redact_text(bench._line(fragment, 400_000))\n")
     done = subprocess.run(["timeout", "240", sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _pieces() -> list[str]:
+    """Fragments that start, complete or almost complete matches of every rule, and the batch separator."""
+    return ([s.text for s in SECRETS] + ORDINARY + ["\n", "\n\x00\n", " ", "=", ":", '"', "İ", "token", "secret",
+                                                    "-----BEGIN RSA PRIVATE KEY-----\n", "-----END RSA PRIVATE KEY-----",
+                                                    "MIIEowIBAAKCAQEAx" * 4 + "\n", "value", "--password"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(_pieces()), max_size=5).map("".join), min_size=1, max_size=8))
+def test_a_batch_of_strings_is_redacted_as_each_string_alone(texts):
+    """Strings are redacted together (each rule over the strings holding its hints, joined): the result and
+    the counts are those of redacting each string alone, whatever a string holds (the separator itself, a
+    PEM block split across two strings, a character whose lowercase is longer)."""
+    together, alone = Redactor(), Redactor()
+    assert together.redact_many(texts) == [alone.redact_text(t) for t in texts]
+    assert together.counts == alone.counts

@@ -433,3 +433,31 @@ def test_cli_rejects_a_bad_worker_count(tmp_path, capsys, value):
     assert main(["serve", str(write_bundle(tmp_path / "b")), "--workers", value]) == 2
     err = capsys.readouterr().err
     assert "--workers" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_no_worker_outlives_the_serve_process(tmp_path, how):
+    """SIGTERM stops serve like Ctrl-C (exit 0, its workers and kubeconfig folder gone); a serve process
+    killed outright takes its workers with it (they are told by the kernel that their parent died)."""
+    import os
+    import signal
+    import time
+
+    server, url = _start_cli(write_bundle(tmp_path / "b"), "--workers", "2")
+    try:
+        kubeconfig = server.stdout.readline().split("kubeconfig: ", 1)[1].strip()
+        workers = _children(server.pid)
+        assert len(workers) == 2 and _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
+        server.send_signal(getattr(signal, how))
+        out, err = server.communicate(timeout=20)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{w}").exists() for w in workers)
+    if how == "SIGTERM":
+        assert server.returncode == 0 and "stopped" in out and "Traceback" not in err, err
+        assert not Path(kubeconfig).exists()

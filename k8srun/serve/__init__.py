@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 import threading
 
@@ -38,15 +39,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Serve the bundle until interrupted."""
-    from ..sources import open_source
-
     if args.bundle.strip() in ("live", "none"):
         raise ParameterError("bundle", args.bundle, "serve needs a snapshot bundle path or scenario:NAME")
     port = 0 if str(args.port) == "0" else params.port("--port", args.port)
     host = params.ip_address("--host", args.host)
     workers = default_workers() if args.workers is None else \
         int(params.positive_number("--workers", args.workers, integer=True, maximum=64))
-    with open_source(args.bundle) as source:
+    # SIGTERM (kill, a service manager, a benchmark's terminate()) stops like Ctrl-C: the worker processes,
+    # the kubeconfig folder and an extracted tarball go too
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _serve(args.bundle, port, host, workers)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(bundle: str, port: int, host: str, workers: int) -> int:
+    from ..sources import open_source
+
+    with open_source(bundle) as source:
         # what the process holds from here on (modules, the source) lives until it stops: out of the
         # collector's full passes, which otherwise walk it all (~25 ms) in the middle of some request
         gc.freeze()

@@ -646,13 +646,14 @@ def serving_processes(source: Source, port: int = 0, *, host: str = "127.0.0.1",
             sys.stdout.flush()
             sys.stderr.flush()
             ready_read, ready_write = os.pipe()
+            parent = os.getpid()
             signal.pthread_sigmask(signal.SIG_BLOCK, stopping)  # a child takes them once its handlers are set
             try:
                 for _ in range(max(1, workers)):
                     pid = os.fork()
                     if pid == 0:
                         os.close(ready_read)
-                        _worker(source, listener, ready_write, stopping)  # never returns
+                        _worker(source, listener, ready_write, stopping, parent)  # never returns
                     pids.append(pid)
             finally:
                 os.close(ready_write)
@@ -683,7 +684,7 @@ def _await_ready(ready: int, count: int) -> None:
         got += len(data)
 
 
-def _worker(source: Source, listener: socket.socket, ready: int, stopping: set) -> None:
+def _worker(source: Source, listener: socket.socket, ready: int, stopping: set, parent: int) -> None:
     """A forked worker's life: its threads started, a byte on ``ready``, then serve on ``listener`` until
     SIGTERM/SIGINT (blocked until its handlers are set); leaves with ``os._exit`` (the parent owns the
     temporary files, the socket and the source's clean-up)."""
@@ -691,6 +692,7 @@ def _worker(source: Source, listener: socket.socket, ready: int, stopping: set) 
     try:
         for signum in stopping:
             signal.signal(signum, lambda *_: os._exit(0))
+        _die_with_parent(parent)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
         api = SnapshotApi(source)
         host, port = listener.getsockname()[:2]
@@ -706,6 +708,19 @@ def _worker(source: Source, listener: socket.socket, ready: int, stopping: set) 
         code = 1
     finally:
         os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM to this worker when the serving process dies, even by SIGKILL (Linux prctl
+    PR_SET_PDEATHSIG), so no worker is left serving a snapshot nobody stops; gone already: exit."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's own stop is all there is
+        pass
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def _stop_workers(pids: list[int]) -> None:
