@@ -43,7 +43,8 @@ def parse(text: str) -> list[dict]:
         if not isinstance(entry, dict) or not isinstance(entry.get("mac"), str):
             raise ParseError(NAME, f"an entry without a mac: {str(entry)[:80]}")
         flags = entry.get("flags")
-        rows.append({"mac": entry["mac"].lower(), "dst": text_or_none(entry.get("dst")), "ifname": text_or_none(entry.get("ifname")),
+        rows.append({"mac": entry["mac"].lower(), "dst": text_or_none(entry.get("dst")),
+                     "ifname": text_or_none(entry.get("ifname")),
                      "vni": int_or_none(entry.get("vni")), "port": int_or_none(entry.get("port")),
                      "master": text_or_none(entry.get("master")), "state": text_or_none(entry.get("state")),
                      "flags": [f for f in flags if isinstance(f, str)] if isinstance(flags, list) else []})

@@ -23,7 +23,8 @@ from .. import params
 from ..errors import ParameterError
 from .server import SnapshotApi, default_workers, kubeconfig_text, serving, serving_processes, status_object
 
-__all__ = ["SnapshotApi", "add_arguments", "kubeconfig_text", "main", "serving", "status_object"]
+__all__ = ["SnapshotApi", "add_arguments", "kubeconfig_text", "main", "serving", "serving_processes",
+           "status_object"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
