@@ -470,14 +470,13 @@ class Redactor:
         for length in lengths:
             starts.append(at)
             at += length + len(_SEPARATOR)
-        joined = lowered
         found: dict[str, list[int]] = {}
         for hint in self._hints:
-            i = joined.find(hint)
+            i = lowered.find(hint)
             while i != -1:
                 index = bisect.bisect_right(starts, i) - 1
                 found.setdefault(hint, []).append(index)
-                i = joined.find(hint, starts[index + 1]) if index + 1 < len(starts) else -1
+                i = lowered.find(hint, starts[index + 1]) if index + 1 < len(starts) else -1  # the next part on
         return found
 
     @staticmethod
