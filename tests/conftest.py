@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
+
+
+def pytest_configure(config):
+    """Ctrl-C reaches the processes the tests start, however the suite was started.
+
+    A command started in the background by a shell without job control
+    (``( make test & )`` in a script) has SIGINT ignored (POSIX), and every
+    process it starts inherits that: the Ctrl-C tests would then signal
+    subjects that cannot hear it. Catching SIGINT here (as an interactive
+    Python does) gives every child the default disposition back at exec.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def netns_available() -> tuple[bool, str]:

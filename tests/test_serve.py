@@ -420,9 +420,12 @@ def test_cli_with_one_worker_serves_from_its_own_process(tmp_path):
     try:
         assert _children(server.pid) == []
         assert _get(url, "/api/v1/namespaces/default/pods/web-0")[0] == 200
-    finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=20)
+    finally:
+        if server.poll() is None:  # never leave a server behind, even when the test fails
+            server.kill()
+            server.communicate()
     assert server.returncode == 0 and "stopped" in out, err
 
 
