@@ -84,6 +84,13 @@ CATALOGUE: dict[str, ApiResource] = {r.plural: r for r in (
 )}
 
 
+#: the List files of a namespace folder in a bundle (every namespaced resource of the catalogue), in the
+#: order the lab and the scenario builder write them (each list takes the next resourceVersion)
+NAMESPACE_FILE_STEMS = ("events", "replication-controllers", "services", "daemonsets", "deployments",
+                        "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
+                        "statefulsets", "jobs", "configmaps", "leases")
+
+
 @functools.lru_cache(maxsize=1)
 def group_versions() -> dict[str, list[ApiResource]]:
     """Resources per group version (``"v1"``, ``"apps/v1"`` ...), in catalogue order (made once: serve

@@ -305,3 +305,9 @@ def test_each_kubelet_renews_its_node_lease_and_a_lost_node_stops():
             for l in cluster.cluster_objects(LAB, ("node-unreachable",))["leases"]}
     assert set(healthy) == {node.name for node in LAB.nodes}
     assert lost[LAB.node_a.name] == healthy[LAB.node_a.name] and lost[LAB.node_b.name] < healthy[LAB.node_b.name]
+
+
+def test_a_namespace_folder_has_a_file_for_every_namespaced_resource_of_the_catalogue():
+    from k8srun.resources import CATALOGUE, NAMESPACE_FILE_STEMS
+
+    assert sorted(NAMESPACE_FILE_STEMS) == sorted(r.file_stem for r in CATALOGUE.values() if r.namespaced)

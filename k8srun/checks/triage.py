@@ -127,6 +127,8 @@ def _suspect(category: str, severity: str, what: str, obj: str, reason: str, cou
 
 #: NotReady nodes of one (status, reason) beyond this are one suspect naming the first few and the count
 NODE_GROUP_MIN = 6
+#: what a node suspect's evidence shows of each node
+NODE_EVIDENCE = ["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]
 
 
 def node_suspects(nodes: pd.DataFrame) -> list[dict]:
@@ -141,7 +143,7 @@ def node_suspects(nodes: pd.DataFrame) -> list[dict]:
                                                     f"kubectl describe node {names[0]}")
             detail = (f"{len(names)} nodes are NotReady (Ready={ready}, {reason or 'no reason'}): "
                       f"{', '.join(names[:3])} and {len(names) - 3} more: {advice}")
-            rows = group[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
+            rows = group[NODE_EVIDENCE]
             out.append(_suspect("node", "critical", "nodes NotReady", f"nodes/({len(names)} nodes)",
                                 reason or f"Ready={ready}", len(names), runbook, parameters, detail,
                                 {"nodes": rows.head(5), "node_count": len(names)}))
@@ -152,7 +154,7 @@ def node_suspects(nodes: pd.DataFrame) -> list[dict]:
                                                     f"kubectl describe node {node['name']}")
             detail = (f"node {node['name']} is NotReady (Ready={node['ready']}, "
                       f"{node['ready_reason'] or 'no reason'}{since}): {advice}")
-            rows = node[["name", "ready", "ready_reason", "ready_message", "ready_since", "unschedulable", "taints"]]
+            rows = node[NODE_EVIDENCE]
             out.append(_suspect("node", "critical", "node NotReady", f"node/{node['name']}",
                                 node["ready_reason"] or f"Ready={node['ready']}", 1, runbook,
                                 parameters, detail, {"node": rows}))

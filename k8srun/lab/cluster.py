@@ -89,6 +89,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..resources import NAMESPACE_FILE_STEMS
 from .topology import LAB, Lab, Pod
 
 #: the time objects are created at when no lab time is given (keeps the pure function deterministic)
@@ -110,9 +111,7 @@ NODE_UNKNOWN = ("NodeStatusUnknown", "Kubelet stopped posting node status.")
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 READINESS_503 = "Readiness probe failed: HTTP probe failed with statuscode: 503"
 #: files of a namespace folder, and of the bundle root, written even when empty
-NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
-                   "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                   "statefulsets", "jobs", "configmaps", "leases")
+NAMESPACE_FILES = NAMESPACE_FILE_STEMS
 CLUSTER_FILES = ("nodes", "namespaces", "persistentvolumes", "storageclasses")
 SNAPSHOT_LINK = "cluster"
 

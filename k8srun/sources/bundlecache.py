@@ -318,11 +318,10 @@ class FrameCache:
                 self.stats["derived"] += 1
                 self._memory[memo] = frame
                 return frame
-        if frame is None:
-            frame = build()
-            self.stats["built"] += 1
-            if cached is not None:
-                self._write(cached, encode_frame(frame, key))
+        frame = build()
+        self.stats["built"] += 1
+        if cached is not None:
+            self._write(cached, encode_frame(frame, key))
         self._memory[memo] = frame
         return frame
 

@@ -397,7 +397,6 @@ class SnapshotSource(Source):
         if files is None:
             return builder(self.list(resource, namespace))
         name = builder.__name__
-        parts = []
         # the objects parsed and the frames built are trees, never cycles: the cyclic garbage collector
         # walking them again and again as they pile up cost more than the parse itself (150,000 pods: 3x)
         collecting = gc.isenabled()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from k8srun.resources import CATALOGUE
+from k8srun.resources import CATALOGUE, NAMESPACE_FILE_STEMS
 
 from .cluster import CLUSTER_OBJECT_FILES
 from .objects import CAPTURED_AT, K8S_VERSION, Run
@@ -52,9 +52,7 @@ CLUSTER_VERSION = {
 
 # kubectl's List kinds per dump file stem: (kind, apiVersion)
 LIST_KINDS = {r.file_stem: (r.list_kind, r.group_version) for r in CATALOGUE.values()}
-NAMESPACE_FILES = ("events", "replication-controllers", "services", "daemonsets", "deployments",
-                   "replicasets", "pods", "endpoints", "endpointslices", "persistentvolumeclaims",
-                   "statefulsets", "jobs", "configmaps", "leases")
+NAMESPACE_FILES = NAMESPACE_FILE_STEMS
 LOG_FILES = ("logs.txt", "logs-previous.txt")
 INFO_FILE, SCENARIO_FILE = "k8srun.json", "scenario.yaml"
 #: the recorded part of a scenario directory, never touched by :func:`write`
